@@ -1,0 +1,323 @@
+"""The emulator and the verdict (SEMANTICS.md §3-§8), with an optional strict mode.
+
+A task is compiled once into flat tables (moves, segments, item matches) so that one verdict
+costs a few microseconds. Reference semantics are the default; `strict=True` fixes the
+reference quirks a user would call bugs:
+
+| rule                         | reference (default)                          | strict=True                        |
+|------------------------------|----------------------------------------------|------------------------------------|
+| walls (§2.3)                 | tested only when leaving the listing tile     | block from both sides              |
+| several objectives (§6.5)    | grouping rule: later targets replace earlier  | every objective must hold          |
+| draw plus item goals (§6.1)  | only the picture counts                       | picture and every item objective   |
+| constraint lists (§2.7)      | two or more objects constrain nothing         | every object is enforced           |
+| `exactly` (§7.2)             | types absent from the program are unchecked   | checked: absent means a count of 0 |
+
+In both modes a `start_by` longer than the program fails the constraint (§10).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlogo_gym.program import MAX_ACTIONS, OP_BK, OP_FD, OP_LT, OP_RT, OP_SETPC, Program
+from xlogo_gym.task import CodeConstraint, Objective, Spec, Task
+from xlogo_gym.world import PEN_COLORS, SIDES, STEPS
+
+WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST, EXCEED_MAX_CALLS = (
+    "WALL", "OUT_OF_WORLD", "FORBIDDEN_AREA", "GRID_NOT_EXIST", "EXCEED_MAX_CALLS")
+_CRASH_CODES = (WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST)  # move-table code -1 - index
+_CHECKED_TYPES = ("fd", "bk", "lt", "rt", "setpc", "repeat")
+
+
+class CompiledTask:
+    """Flat tables for one task: moves per (cell, heading), segment ids, item matches, goal plan."""
+
+    def __init__(self, task: Task) -> None:
+        world = task.world
+        self.task = task
+        self.cols, self.rows = cols, rows = world.cols, world.rows
+        self.start = world.turtle.y * cols + world.turtle.x
+        self.direction = world.turtle.direction
+        tiles = {(t.x, t.y): t for t in world.tiles}
+        self.moves = [self._move_table(tiles, strict) for strict in (False, True)]
+        self.segments = [self.segment_id(c, c + (1 if d % 2 else cols) * (1 if d in (1, 2) else -1))
+                         for c in range(cols * rows) for d in range(4)]
+        self.items = {it.y * cols + it.x: it for it in world.items}
+        self.is_draw = any(o.name == "draw" for o in task.goal)
+        self.catalogue_ok = all(it.in_catalogue() for it in world.items)
+        self.target_picture: dict[int, int] = {}
+        for line in world.lines:
+            color = PEN_COLORS.index(line.pen_color) if line.pen_color else -1
+            for a, b in line.segments():
+                self.target_picture[self.segment_id(a[1] * cols + a[0], b[1] * cols + b[0])] = color
+        self._matches: dict[Spec, frozenset[int]] = {}
+        self.plan = self._reference_plan(task.goal)
+
+    def _move_table(self, tiles: dict[tuple[int, int], Any], strict: bool) -> list[int]:
+        table = []
+        for y in range(self.rows):
+            for x in range(self.cols):
+                here = tiles.get((x, y))
+                for d, (dx, dy) in enumerate(STEPS):
+                    tx, ty = x + dx, y + dy
+                    target = tiles.get((tx, ty))
+                    if (here is not None and here.has_wall(SIDES[d])) or (
+                            strict and target is not None and target.has_wall(SIDES[(d + 2) % 4])):
+                        table.append(-1)
+                    elif not (0 <= tx < self.cols and 0 <= ty < self.rows):
+                        table.append(-2)
+                    elif target is None or not target.allowed:
+                        table.append(-3)
+                    elif target.exist is False:
+                        table.append(-4)
+                    else:
+                        table.append(ty * self.cols + tx)
+        return table
+
+    @staticmethod
+    def segment_id(a: int, b: int) -> int:
+        """An undirected unit segment between neighbouring cells a and b."""
+        lo, hi = (a, b) if a < b else (b, a)
+        return lo * 2 + (0 if hi == lo + 1 else 1)
+
+    def cell_xy(self, cell: int) -> tuple[int, int]:
+        return cell % self.cols, cell // self.cols
+
+    def matches(self, spec: Spec) -> frozenset[int]:
+        """Cells of the bounding box whose item (or emptiness) matches the CNF spec (§6.2)."""
+        found = self._matches.get(spec)
+        if found is None:
+            found = frozenset(c for c in range(self.cols * self.rows)
+                              if all(any(_holds(v, self.items.get(c)) for v in clause) for clause in spec))
+            self._matches[spec] = found
+        return found
+
+    def misfits(self, spec: Spec) -> frozenset[int]:
+        """Cells holding an item that fails the (single-clause) findonly spec."""
+        return frozenset(self.items) - self.matches(spec)
+
+    def _reference_plan(self, goal: tuple[Objective, ...]) -> tuple[tuple[str, Objective] | None, list[tuple[str, Objective]]]:
+        """The grouping rule of §6.5: (target check or None, forbid checks)."""
+        order: list[str] = []
+        for o in goal:
+            if o.name not in order:
+                order.append(o.name)
+        target: tuple[str, Objective] | None = None
+        forbids: list[tuple[str, Objective]] = []
+        for name in order:
+            for o in goal:
+                if o.name != name:
+                    continue
+                if name == "forbid":
+                    forbids.append(("forbid", o))
+                elif name == "findonly":
+                    target, forbids = ("find", o), [("misfit", o)]
+                elif name != "draw":
+                    target = (name, o)
+        return target, forbids
+
+    def check(self, kind: str, objective: Objective, trace: list[int], visited: set[int]) -> bool:
+        """One item check: find, forbid, misfit (findonly's complement), collectall, sum or concat."""
+        if kind == "concat":
+            first = []
+            for spec in objective.specs:
+                m = self.matches(spec)
+                hits = [j for j, c in enumerate(trace) if c in m]
+                if len(hits) != 1:
+                    return False
+                first.append(hits[0])
+            return all(a < b or a == b == 0 for a, b in zip(first, first[1:]))
+        if kind == "misfit":
+            return visited.isdisjoint(self.misfits(objective.specs[0]))
+        m = self.matches(objective.specs[0])
+        if kind == "find":
+            return not visited.isdisjoint(m)
+        if kind == "forbid":
+            return visited.isdisjoint(m)
+        if kind == "collectall":
+            return bool(m) and m <= visited
+        if kind == "sum":
+            return sum(self.items[c].count for c in visited & m if c in self.items) == objective.total_cnt
+        raise AssertionError(kind)
+
+    def objective_ok(self, objective: Objective, trace: list[int], visited: set[int], picture: dict[int, int]) -> bool:
+        """Whether one objective holds on its own (used by strict mode and for explanations)."""
+        if objective.name == "draw":
+            return picture == self.target_picture
+        if not self.catalogue_ok:
+            return False
+        if objective.name == "findonly":
+            return self.check("find", objective, trace, visited) and self.check("misfit", objective, trace, visited)
+        return self.check(objective.name, objective, trace, visited)
+
+    def goal_ok(self, trace: list[int], picture: dict[int, int], strict: bool) -> bool:
+        if strict:
+            visited = set(trace)
+            return all(self.objective_ok(o, trace, visited, picture) for o in self.task.goal)
+        if self.is_draw:
+            return picture == self.target_picture
+        if not self.catalogue_ok:
+            return False
+        visited = set(trace)
+        target, forbids = self.plan
+        if target is not None and not self.check(target[0], target[1], trace, visited):
+            return False
+        return all(self.check(kind, o, trace, visited) for kind, o in forbids)
+
+
+def _holds(value: str, item: Any) -> bool:
+    if item is None:
+        return value in ("noname", "nocolor")
+    return item.name == value or item.color == value
+
+
+def constraint_failures(constraint: CodeConstraint, program: Program, strict: bool = False) -> list[str]:
+    """Why `program` breaks one constraint object (§7), as readable strings; [] if it holds."""
+    counts = program.block_counts
+    exactly, at_most = dict(constraint.exactly), dict(constraint.at_most)
+    failures = []
+    for block in (*_CHECKED_TYPES, "all"):
+        n = counts[block]
+        if n == 0 and block != "all" and not strict:
+            continue  # reference quirk: types absent from the program are never checked
+        if block in exactly and n != exactly[block]:
+            failures.append(f"exactly.{block}: program has {n}, needs exactly {exactly[block]}")
+        elif block in at_most and n > at_most[block]:
+            failures.append(f"at_most.{block}: program has {n}, at most {at_most[block]} allowed")
+    if failures or not constraint.start_by:
+        return failures
+    top = program.top_level_types
+    want = list(constraint.start_by)
+    if len(top) < len(want) or top[: len(want)] != want:
+        failures.append(f"start_by: program starts with {top[: len(want)]}, must start with {want}")
+    return failures
+
+
+class Verdict:
+    """The emulator's verdict with everything a person or a learner wants to see.
+
+    `success`, `crashed`, `goal_ok`, `constraints_ok` (alias `cons_ok`), `crash_reason`
+    (WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST, EXCEED_MAX_CALLS or None),
+    `crash_cell` (the (x, y) the turtle tried to enter), `crash_step` (index of the
+    crashing action). Derived on demand: `trace` (cells visited, start first), `picture`
+    (segment -> pen colour), `failed_objectives`, `failed_constraints`.
+    """
+
+    __slots__ = ("success", "crashed", "goal_ok", "constraints_ok", "crash_reason", "crash_cell",
+                 "crash_step", "strict", "program", "_compiled", "_trace", "_picture")
+
+    def __init__(self, compiled: CompiledTask, program: Program, strict: bool, trace: list[int],
+                 picture: dict[int, int], crash_reason: str | None = None, crash_cell: tuple[int, int] | None = None,
+                 crash_step: int | None = None, goal_ok: bool | None = None, constraints_ok: bool | None = None) -> None:
+        self._compiled, self.program, self.strict = compiled, program, strict
+        self._trace, self._picture = trace, picture
+        self.crash_reason, self.crash_cell, self.crash_step = crash_reason, crash_cell, crash_step
+        self.crashed = crash_reason is not None
+        self.goal_ok, self.constraints_ok = goal_ok, constraints_ok
+        self.success = bool(goal_ok and constraints_ok)
+
+    @property
+    def cons_ok(self) -> bool | None:
+        return self.constraints_ok
+
+    @property
+    def trace(self) -> list[tuple[int, int]]:
+        return [self._compiled.cell_xy(c) for c in self._trace]
+
+    @property
+    def picture(self) -> dict[tuple[tuple[int, int], tuple[int, int]], str]:
+        """Drawn segments {((x, y), (x', y')): pen colour}, cells in ascending order."""
+        cols = self._compiled.cols
+        out = {}
+        for seg, color in self._picture.items():
+            lo = seg // 2
+            hi = lo + (cols if seg % 2 else 1)
+            out[(self._compiled.cell_xy(lo), self._compiled.cell_xy(hi))] = PEN_COLORS[color]
+        return out
+
+    @property
+    def failed_objectives(self) -> list[str]:
+        """Objectives that do not hold on their own (empty if crashed or the goal holds)."""
+        if self.crashed or self.goal_ok:
+            return []
+        c = self._compiled
+        visited = set(self._trace)
+        failed = [f"goal[{i}] {o.name}" for i, o in enumerate(c.task.goal)
+                  if not c.objective_ok(o, self._trace, visited, self._picture)]
+        if not c.catalogue_ok and not c.is_draw:
+            failed.insert(0, "an item breaks the item catalogue, so every item goal fails")
+        return failed or ["goal (objectives interact through the reference grouping rule)"]
+
+    @property
+    def failed_constraints(self) -> list[str]:
+        if self.crashed or self.constraints_ok:
+            return []
+        entries = self._compiled.task.constraints.entries if self.strict else [self._compiled.task.constraints.effective]
+        return [f for e in entries for f in constraint_failures(e, self.program, self.strict)]
+
+    def explain(self) -> str:
+        """One line saying why the program failed (or 'success')."""
+        if self.success:
+            return "success"
+        if self.crashed:
+            where = f" entering cell {self.crash_cell}" if self.crash_cell else ""
+            return f"crashed: {self.crash_reason}{where} at action {self.crash_step}"
+        return "; ".join(self.failed_objectives + self.failed_constraints)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"success": self.success, "crashed": self.crashed, "goal_ok": self.goal_ok,
+                "cons_ok": self.constraints_ok, "crash_reason": self.crash_reason,
+                "crash_cell": list(self.crash_cell) if self.crash_cell else None, "crash_step": self.crash_step,
+                "failed_objectives": self.failed_objectives, "failed_constraints": self.failed_constraints}
+
+    def __repr__(self) -> str:
+        return (f"Verdict(success={self.success}, crashed={self.crashed}, goal_ok={self.goal_ok}, "
+                f"constraints_ok={self.constraints_ok}, crash_reason={self.crash_reason!r})")
+
+
+def run(compiled: CompiledTask, program: Program, strict: bool = False
+        ) -> tuple[list[int], dict[int, int], tuple[str, int, tuple[int, int] | None] | None]:
+    """Run the turtle: (trace of cell ids, drawn picture, crash (reason, step, target cell) or None)."""
+    moves, segments = compiled.moves[strict], compiled.segments
+    pos, d, pen = compiled.start, compiled.direction, 0
+    trace = [pos]
+    picture: dict[int, int] = {}
+    ops = program.ops
+    over_limit = len(ops) > MAX_ACTIONS
+    if over_limit:
+        ops = ops[:MAX_ACTIONS]
+    for step, op in enumerate(ops):
+        if op <= OP_BK:
+            k = pos * 4 + (d if op == OP_FD else (d + 2) & 3)
+            target = moves[k]
+            if target < 0:
+                x, y = compiled.cell_xy(pos)
+                dx, dy = STEPS[k & 3]
+                return trace, picture, (_CRASH_CODES[-1 - target], step, (x + dx, y + dy))
+            picture[segments[k]] = pen
+            trace.append(target)
+            pos = target
+        elif op == OP_LT:
+            d = (d + 3) & 3
+        elif op == OP_RT:
+            d = (d + 1) & 3
+        else:
+            pen = op - OP_SETPC
+    if over_limit:
+        return trace, picture, (EXCEED_MAX_CALLS, MAX_ACTIONS, None)
+    return trace, picture, None
+
+
+def execute(task: Task, program: Program | str, strict: bool = False) -> Verdict:
+    """Run `program` on `task` and judge it: crash, goal (§6), constraints (§7), success (§8)."""
+    if isinstance(program, str):
+        program = Program.parse(program)
+    compiled: CompiledTask = task.compiled
+    trace, picture, crash = run(compiled, program, strict)
+    if crash is not None:
+        reason, step, cell = crash
+        return Verdict(compiled, program, strict, trace, picture, reason, cell, step)
+    goal_ok = compiled.goal_ok(trace, picture, strict)
+    entries = task.constraints.entries if strict else (task.constraints.effective,)
+    cons_ok = not any(constraint_failures(e, program, strict) for e in entries)
+    return Verdict(compiled, program, strict, trace, picture, goal_ok=goal_ok, constraints_ok=cons_ok)
