@@ -1,0 +1,1 @@
+"""Agents for XLogo-Mini: the search solver, baselines and the transformer policy."""
