@@ -138,7 +138,7 @@ class Program:
     def ops(self) -> tuple[int, ...]:
         """The executed action sequence as opcodes, cut after MAX_ACTIONS + 1 actions."""
         out: list[int] = []
-        _flatten(self.body, out, MAX_ACTIONS + 1)
+        _flatten(self.body, out, MAX_ACTIONS)
         return tuple(out)
 
     @property
