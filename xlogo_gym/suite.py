@@ -61,27 +61,30 @@ def load_reference_suite(directory: str) -> list[SuiteEntry]:
             log.warning("task %s has no %s; skipped", task_id,
                         "goal" if task_id not in data["goals"] else "constraints")
             continue
-        world_json = world.get("world_json", world) if isinstance(world, dict) else world
-        if isinstance(world_json, str):
-            world_json = json.loads(world_json)
-        obj = dict(world_json) if isinstance(world_json, dict) else world_json
-        if not isinstance(obj, dict):
+        world_json = _unwrap(world, ("world_json", "world"))
+        if not isinstance(world_json, dict):
             raise XLogoError("a world entry must be an object", where)
-        obj["goal"] = _unwrap(data["goals"][task_id], "goal")
-        obj["constraints"] = _unwrap(data["constraints"][task_id], "constraints")
+        obj = dict(world_json)
+        obj["goal"] = _unwrap(data["goals"][task_id], ("goal", "goal_json"))
+        obj["constraints"] = _unwrap(data["constraints"][task_id], ("constraints", "constraints_json"))
         task = Task.from_json(obj, where)
         code = data["codes"].get(task_id)
         program = None
         if code is not None:
-            program = Program.from_json(_unwrap(code, "code_json"), f"{REFERENCE_FILES['codes']}[{task_id!r}]")
+            program = Program.from_json(_unwrap(code, ("code_json", "code")), f"{REFERENCE_FILES['codes']}[{task_id!r}]")
         entries.append(SuiteEntry(str(task_id), task, program))
     return entries
 
 
-def _unwrap(value: Any, key: str) -> Any:
-    """Goal/constraint/code entries may be stored bare or wrapped in an object under `key`."""
-    if isinstance(value, dict) and key in value and len(value) <= 2:
-        value = value[key]
+def _unwrap(value: Any, keys: tuple[str, ...]) -> Any:
+    """Entries may be stored bare, as a JSON string, or wrapped in an object under one of `keys`."""
+    if isinstance(value, dict):
+        key = next((k for k in keys if k in value), None)
+        if key is not None:
+            value = value[key]
     if isinstance(value, str):
-        value = json.loads(value)
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise XLogoError(f"embedded JSON string is invalid: {err.msg}") from None
     return value
