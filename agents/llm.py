@@ -1,0 +1,550 @@
+"""The prompted-LLM baseline: any OpenAI-compatible chat completions endpoint solves tasks from their text prompt.
+
+The agent sends `xlogo_gym.prompt.task_prompt(task)` (optionally with a PNG of the task for vision
+models) to `POST {base_url}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama, ...) and pulls the
+program out of the free-form reply with `extract_program`. Replies are cached on disk (one JSON
+file per request, keyed by the sha256 of model + request payload), so a rerun makes no request.
+Requests run concurrently on a thread pool and are retried with exponential backoff and jitter on
+timeouts, connection errors, HTTP 429 (honouring `Retry-After`) and 5xx. Nothing raises at run
+time: every problem becomes an `AgentFailure` candidate whose `reason` starts with a category
+
+| category             | meaning                                                        |
+|----------------------|----------------------------------------------------------------|
+| `timeout`            | no reply within `timeout` seconds, on every attempt            |
+| `connection_error`   | the server could not be reached, on every attempt              |
+| `http_error`         | an HTTP error status (after retries for 429/5xx) or an API error |
+| `malformed_response` | the body is not the chat completions JSON                      |
+| `empty_reply`        | no choices, or a choice without text                           |
+| `no_program`         | the reply holds no program (`raw` keeps the reply)             |
+
+so a report can count them with `reason.split(":")[0]`.
+
+Example against a local server (see `examples/llm_baseline.py`)::
+
+    agent = LLMAgent("Qwen/Qwen2.5-7B-Instruct", base_url="http://localhost:8000/v1")
+    candidates = agent.propose(tasks, samples=1)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.client
+import io
+import json
+import logging
+import os
+import random
+import re
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from agents.base import Agent, AgentFailure, Candidate
+from xlogo_gym import __version__
+from xlogo_gym.errors import XLogoError
+from xlogo_gym.program import MAX_DEPTH, MAX_REPEAT, Command, Program, Repeat, Statement
+from xlogo_gym.prompt import task_prompt
+from xlogo_gym.task import Task
+from xlogo_gym.world import PEN_COLORS
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "http://localhost:8000/v1"
+#: Statuses worth another try: rate limits and server-side failures.
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+IMAGE_NOTE = "An image of the task is attached."
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/xlogo-gym/llm`, by default `~/.cache/xlogo-gym/llm`."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xlogo-gym" / "llm"
+
+
+class LLMAgent(Agent):
+    """Solve tasks by prompting a chat model behind an OpenAI-compatible endpoint.
+
+    model: model name sent in each request (also part of the cache key).
+    base_url: API root, e.g. `http://localhost:8000/v1` (vLLM), `http://localhost:8080/v1`
+        (llama.cpp), `http://localhost:11434/v1` (Ollama), `https://api.openai.com/v1`.
+    api_key_env: environment variable holding the API key; unset means no Authorization header.
+    temperature, max_tokens, seed: sampling parameters. Request j of a task sends `seed + j`,
+        so repeated draws differ (and are cached apart) while reruns are reproducible.
+    timeout: seconds to wait for the server on each attempt.
+    max_retries: extra attempts after a timeout, connection error, 429 or 5xx.
+    backoff, max_backoff: the delay before retry k is about `backoff * 2**k` seconds (with
+        jitter, at most `max_backoff`); a `Retry-After` header takes precedence.
+    concurrency: requests in flight at once.
+    vision: attach a PNG of the task (`xlogo_gym.rendering.render_rgb`) for vision models.
+    description: put the task's free-text description in the prompt too (`task_prompt`).
+    use_n: ask for several samples in one request (`n`); servers that return fewer choices
+        are topped up with further requests. False always sends one-sample requests.
+    cache: read and write the reply cache; cache_dir: where (default `default_cache_dir()`).
+    system_prompt: optional system message (some chat templates reject system messages).
+    extra_body: extra request fields, e.g. `{"chat_template_kwargs": {"enable_thinking": False}}`.
+    progress: show a progress bar in `propose`.
+    """
+
+    def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, api_key_env: str = "OPENAI_API_KEY",
+                 temperature: float = 0.0, max_tokens: int = 2048, seed: int = 0, timeout: float = 120.0,
+                 max_retries: int = 4, backoff: float = 1.0, max_backoff: float = 60.0, concurrency: int = 8,
+                 vision: bool = False, description: bool = False, use_n: bool = True, cache: bool = True,
+                 cache_dir: str | Path | None = None,
+                 system_prompt: str | None = None, extra_body: dict[str, Any] | None = None,
+                 progress: bool = True) -> None:
+        if not model:
+            raise XLogoError("an LLM agent needs a model name", "model")
+        if concurrency < 1 or max_retries < 0 or timeout <= 0:
+            raise XLogoError(f"need concurrency >= 1, max_retries >= 0 and timeout > 0, got {concurrency}, "
+                             f"{max_retries} and {timeout}", "llm agent")
+        self.model, self.base_url = model, base_url.rstrip("/")
+        self.url = self.base_url if self.base_url.endswith("/chat/completions") else self.base_url + "/chat/completions"
+        self.api_key_env = api_key_env
+        self.temperature, self.max_tokens, self.seed = temperature, max_tokens, seed
+        self.timeout, self.max_retries, self.backoff, self.max_backoff = timeout, max_retries, backoff, max_backoff
+        self.concurrency, self.vision, self.description, self.use_n = concurrency, vision, description, use_n
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.cache = cache
+        self.system_prompt, self.extra_body, self.progress = system_prompt, dict(extra_body or {}), progress
+        self.name = f"llm:{model}" + ("+vision" if vision else "")
+        self._render: Callable[[Task], Any] | None = None
+        if vision:
+            try:
+                import PIL.Image  # noqa: F401  (fail now, not on the first task)
+
+                from xlogo_gym.rendering import render_rgb
+            except ImportError as err:
+                raise ImportError(f"vision=True needs xlogo_gym.rendering and pillow ({err}); "
+                                  "install them with `pip install xlogo-gym[render]`") from err
+            self._render = render_rgb
+        self._opener = urllib.request.build_opener()
+        self._rng = random.Random()
+
+    # -- the agent interface --------------------------------------------------------------------------
+    def solve(self, task: Task, samples: int = 1) -> list[Candidate]:
+        return self.propose([task], samples)[0]
+
+    def propose(self, tasks: Sequence[Task], samples: int = 1) -> list[list[Candidate]]:
+        """`samples` candidates per task: Programs, or AgentFailures saying what went wrong."""
+        if samples > 1 and self.temperature == 0:
+            log.warning("%s: %d samples at temperature 0 will mostly repeat each other", self.name, samples)
+        from tqdm import tqdm
+
+        results: list[list[Candidate]] = [[] for _ in tasks]
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="llm")
+        try:
+            futures: dict[Future[list[Candidate]], int] = {
+                pool.submit(self._sample, self.messages(task), samples): i for i, task in enumerate(tasks)}
+            for future in tqdm(as_completed(futures), total=len(futures), desc=self.name, unit="task",
+                               disable=not self.progress):
+                results[futures[future]] = future.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        failures = Counter(c.reason.split(":")[0] for cands in results for c in cands if isinstance(c, AgentFailure))
+        if failures:
+            log.warning("%s: %d of %d candidates failed (%s)", self.name, sum(failures.values()),
+                        len(tasks) * samples, ", ".join(f"{k} {n}" for k, n in failures.most_common()))
+        return results
+
+    # -- requests -------------------------------------------------------------------------------------
+    def messages(self, task: Task) -> list[dict[str, Any]]:
+        """The chat messages for one task: the text prompt, plus the image when `vision` is on."""
+        prompt = task_prompt(task, description=self.description)
+        content: Any = prompt
+        if self._render is not None:
+            content = [{"type": "text", "text": f"{prompt}\n{IMAGE_NOTE}"},
+                       {"type": "image_url", "image_url": {"url": png_data_url(self._render(task))}}]
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*system, {"role": "user", "content": content}]
+
+    def payload(self, messages: list[dict[str, Any]], n: int = 1, draw: int = 0) -> dict[str, Any]:
+        """The request body for `n` samples; `draw` numbers the requests made for one task."""
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature,
+                                "max_tokens": self.max_tokens, "seed": self.seed + draw}
+        if n > 1:
+            body["n"] = n
+        return {**body, **self.extra_body}
+
+    def _sample(self, messages: list[dict[str, Any]], samples: int) -> list[Candidate]:
+        """Draw `samples` candidates: one request with n, topped up while the server returns fewer."""
+        out: list[Candidate] = []
+        for draw in range(samples):  # every successful request adds at least one choice
+            need = samples - len(out)
+            if need == 0:
+                break
+            response = self.complete(self.payload(messages, need if self.use_n else 1, draw))
+            if isinstance(response, AgentFailure):
+                return out + [response] * need
+            out += [_candidate(choice) for choice in response["choices"][:need]]
+        return out
+
+    def cache_key(self, payload: dict[str, Any]) -> str:
+        blob = json.dumps({"model": self.model, "request": payload}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def complete(self, payload: dict[str, Any]) -> dict[str, Any] | AgentFailure:
+        """The chat completions response for `payload`, from the cache or the server."""
+        key = self.cache_key(payload)
+        path = self.cache_dir / f"{key}.json"
+        if self.cache and path.is_file():
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    return json.load(fh)["response"]
+            except (OSError, ValueError, KeyError) as err:
+                log.warning("ignoring unreadable cache file %s (%s)", path, err)
+        response = self._post(payload)
+        if self.cache and not isinstance(response, AgentFailure):
+            self._cache_write(path, {"model": self.model, "request": payload, "response": response})
+        return response
+
+    def _post(self, payload: dict[str, Any]) -> dict[str, Any] | AgentFailure:
+        """POST with retries; failures come back as AgentFailure, never as exceptions."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "User-Agent": f"xlogo-gym/{__version__}"}
+        api_key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(), headers=headers, method="POST")
+        attempts = self.max_retries + 1
+        for attempt in range(attempts):
+            retry_after = None
+            try:
+                with self._opener.open(request, timeout=self.timeout) as reply:
+                    raw = reply.read()
+            except urllib.error.HTTPError as err:
+                detail = _error_detail(err)
+                failure = AgentFailure(f"http_error: HTTP {err.code} {detail[:200]}", detail)
+                if err.code not in RETRY_STATUSES:
+                    return failure
+                retry_after = _retry_after(err.headers.get("Retry-After"))
+            except TimeoutError:
+                failure = AgentFailure(f"timeout: no reply within {self.timeout:g} s")
+            except urllib.error.URLError as err:
+                if isinstance(err.reason, TimeoutError):
+                    failure = AgentFailure(f"timeout: no reply within {self.timeout:g} s")
+                else:
+                    failure = AgentFailure(f"connection_error: {err.reason}")
+            except (http.client.HTTPException, OSError) as err:
+                failure = AgentFailure(f"connection_error: {type(err).__name__}: {err}")
+            else:
+                return _decode(raw)
+            if attempt + 1 < attempts:
+                delay = self._delay(attempt, retry_after)
+                log.debug("%s: %s; retry %d/%d in %.2f s", self.name, failure.reason, attempt + 1,
+                          self.max_retries, delay)
+                time.sleep(delay)
+        return AgentFailure(f"{failure.reason} ({attempts} attempt{'s' if attempts > 1 else ''})", failure.raw)
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_backoff)
+        base = min(self.max_backoff, self.backoff * 2 ** attempt)
+        return base / 2 + self._rng.uniform(0, base / 2)
+
+    def _cache_write(self, path: Path, record: dict[str, Any]) -> None:
+        """Write atomically (temp file + rename); a cache that cannot be written only logs a warning."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(record, fh)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as err:
+            log.warning("cannot write the LLM cache file %s (%s)", path, err)
+
+
+def png_data_url(rgb: Any) -> str:
+    """A `data:image/png;base64,...` URL of an (H, W, 3) uint8 array."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _error_detail(err: urllib.error.HTTPError) -> str:
+    try:
+        body = err.read().decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        body = ""
+    return f"{err.reason}: {body}".strip() if body else str(err.reason)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (a number; HTTP dates are ignored)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _decode(raw: bytes) -> dict[str, Any] | AgentFailure:
+    """Check that a 200 body is a chat completions response with at least one choice."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        body = json.loads(text)
+    except ValueError as err:
+        return AgentFailure(f"malformed_response: not JSON ({err})", text)
+    if not isinstance(body, dict):
+        return AgentFailure("malformed_response: the body is not a JSON object", text)
+    if "error" in body and not body.get("choices"):
+        return AgentFailure(f"http_error: API error {str(body['error'])[:200]}", text)
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        return AgentFailure("malformed_response: no list of choices", text)
+    if not choices:
+        return AgentFailure("empty_reply: the response has no choices", text)
+    return body
+
+
+def _candidate(choice: dict[str, Any]) -> Candidate:
+    """A Program from one choice, or an AgentFailure (empty reply, no program in it)."""
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):  # content parts
+        content = "".join(p.get("text") or "" for p in content if isinstance(p, dict))
+    if not isinstance(content, str) or not content.strip():
+        return AgentFailure("empty_reply: the reply has no text", json.dumps(choice)[:2000])
+    text = extract_program(content)
+    if text is None:
+        cut = " (cut off at max_tokens)" if choice.get("finish_reason") == "length" else ""
+        return AgentFailure(f"no_program: no program found in the reply{cut}", content)
+    return Program.parse(text)
+
+
+# -- extracting programs from replies -----------------------------------------------------------------
+_ALIASES = {
+    **dict.fromkeys(("fd", "forward", "forwards", "fwd", "moveforward", "move_forward"), "fd"),
+    **dict.fromkeys(("bk", "back", "backward", "backwards", "moveback", "movebackward", "move_backward"), "bk"),
+    **dict.fromkeys(("lt", "left", "turnleft", "turn_left"), "lt"),
+    **dict.fromkeys(("rt", "right", "turnright", "turn_right"), "rt"),
+    **dict.fromkeys(("setpc", "setpencolor", "setpencolour", "set_pen_color", "set_pen_colour", "pencolor",
+                     "pencolour"), "setpc"),
+    "repeat": "repeat",
+}
+#: Words that may surround commands without changing them ("turn left", "repeat 3 times [...]").
+_FILLER = frozenset({"move", "turn", "go", "step", "times", "then", "and"})
+_TOKEN = re.compile(r"(?P<word>[a-z_]+)|(?P<num>\d+)|(?P<open>[{\[])|(?P<close>[}\]])|(?P<lp>\()|(?P<rp>\))"
+                    r"|(?P<skip>[\s;,.:'\"-]+)|(?P<bad>.)")
+_COMMENT = re.compile(r"(#|//).*")
+_THINK = re.compile(r"<think>.*?</think>", re.S)
+_FENCE = re.compile(r"(`{3,}|~{3,})(.*?)(?:\1|\Z)", re.S)
+_INLINE = re.compile(r"`([^`\n]+)`")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+>•]|\d+[.)])\s+")
+
+
+def extract_program(reply: str) -> str | None:
+    """The program in a free-form model reply, in the reference text form, or None.
+
+    Looks, in this order, at fenced code blocks (any language tag; the last block that holds a
+    program wins), then at loose candidates in the prose: runs of lines made only of commands
+    ("Answer: fd fd rt", list items) and inline code spans. Of those it takes the last one with
+    two or more blocks, else the last one. Reasoning inside <think>...</think> is skipped.
+    Accepts variants: any case, `forward`/`back`/`left`/`right`, `turn left`, `fd()`/`fd 1`/`rt 90`,
+    `setpc red`/`setpc("red")`/`setpencolor red`, `repeat 3 [ fd ]`/`repeat(3) { fd; rt }`/
+    `repeat 3 times [...]`, `#` and `//` comments. The result always passes `Program.parse`.
+    """
+    text = _THINK.sub("", reply)
+    for block in reversed([m.group(2) for m in _FENCE.finditer(text)]):
+        body = _statements(block)
+        if body is None and "\n" in block:  # the first line was a language tag
+            body = _statements(block.split("\n", 1)[1])
+        if body:
+            return str(Program(body))
+    loose: list[tuple[int, tuple[Statement, ...]]] = []  # (position in the reply, program)
+    for start, run in _command_runs(text):
+        body = _statements(run)
+        if body:
+            loose.append((start, body))
+    for m in _INLINE.finditer(text):
+        body = _statements(m.group(1))
+        if body:
+            loose.append((m.start(), body))
+    if not loose:
+        return None
+    loose.sort(key=lambda c: c[0])
+    longer = [body for _, body in loose if len(Program(body)) > 1]
+    return str(Program(longer[-1] if longer else loose[-1][1]))
+
+
+def _command_runs(text: str) -> list[tuple[int, str]]:
+    """Runs of consecutive lines that hold only commands (blank lines do not end a run)."""
+    runs: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = offset = 0
+    for line in text.splitlines(keepends=True):
+        command = _command_line(line)
+        if command is not None:
+            if not current:
+                start = offset
+            current.append(command)
+        elif line.strip() and current:
+            runs.append((start, "\n".join(current)))
+            current = []
+        offset += len(line)
+    if current:
+        runs.append((start, "\n".join(current)))
+    return runs
+
+
+def _command_line(line: str) -> str | None:
+    """The commands of a line made only of commands, maybe after a list marker or a 'label:'."""
+    line = _LIST_MARKER.sub("", _COMMENT.sub("", line)).strip()
+    for part in (line.rpartition(":")[2], line) if ":" in line else (line,):
+        tokens = _tokens(part)
+        if tokens and any(kind != "word" or value not in _FILLER for kind, value in tokens):
+            return part
+    return None
+
+
+def _tokens(text: str) -> list[tuple[str, str]] | None:
+    """Tokens of command text, or None if it holds anything that is not part of a program."""
+    out = []
+    for m in _TOKEN.finditer(_COMMENT.sub("", text.lower())):
+        kind, value = m.lastgroup or "bad", m.group()
+        if kind == "bad" or (kind == "word" and value not in _ALIASES and value not in _FILLER
+                             and value not in PEN_COLORS):
+            return None
+        if kind != "skip":
+            out.append((kind, value))
+    return out
+
+
+def _statements(text: str) -> tuple[Statement, ...] | None:
+    """Parse command text in any accepted variant; None unless all of it is a program."""
+    tokens = _tokens(text)
+    if tokens is None:
+        return None
+    pos = 0
+
+    def peek(*kinds: str) -> bool:
+        return pos < len(tokens) and tokens[pos][0] in kinds
+
+    def take_number() -> int | None:
+        """A number, maybe in parentheses: `3`, `(3)`."""
+        nonlocal pos
+        paren = peek("lp")
+        pos += paren
+        if not peek("num"):
+            return None
+        value = int(tokens[pos][1])
+        pos += 1
+        if paren:
+            if not peek("rp"):
+                return None
+            pos += 1
+        return value
+
+    def block(depth: int) -> list[Statement] | None:
+        nonlocal pos
+        body: list[Statement] = []
+        while pos < len(tokens):
+            kind, value = tokens[pos]
+            if kind == "close":
+                return body if depth > 0 else None
+            pos += 1
+            word = _ALIASES.get(value) if kind == "word" else None
+            if kind == "word" and value in _FILLER:
+                continue
+            if word in ("fd", "bk", "lt", "rt"):
+                if peek("lp") and pos + 1 < len(tokens) and tokens[pos + 1][0] == "rp":
+                    pos += 2  # fd()
+                elif peek("lp", "num"):
+                    arg = take_number()
+                    if arg != 1 and not (word in ("lt", "rt") and arg == 90):
+                        return None  # a distance or angle the language cannot express
+                body.append(Command(word))
+            elif word == "setpc":
+                closer = {"lp": "rp", "open": "close"}.get(tokens[pos][0]) if pos < len(tokens) else None
+                pos += closer is not None
+                if not peek("word") or tokens[pos][1] not in PEN_COLORS:
+                    return None
+                body.append(Command("setpc", tokens[pos][1]))
+                pos += 1
+                if closer:
+                    if not peek(closer):
+                        return None
+                    pos += 1
+            elif word == "repeat":
+                times = take_number()
+                while peek("word") and tokens[pos][1] in _FILLER:
+                    pos += 1
+                if times is None or not 1 <= times <= MAX_REPEAT or not peek("open") or depth >= MAX_DEPTH:
+                    return None
+                pos += 1
+                inner = block(depth + 1)
+                if inner is None or not peek("close"):
+                    return None
+                pos += 1
+                body.append(Repeat(times, tuple(inner)))
+            else:
+                return None
+        return body if depth == 0 else None
+
+    body = block(0)
+    return tuple(body) if body else None
+
+
+# -- construction from the command line ----------------------------------------------------------
+#: argparse destinations of `add_llm_arguments`, all LLMAgent keyword arguments.
+LLM_OPTIONS = ("base_url", "model", "api_key_env", "vision", "description", "concurrency", "cache", "cache_dir",
+               "temperature", "max_tokens", "timeout", "max_retries", "seed")
+
+
+def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the prompted-LLM agent (defaults None: `make_llm_agent` applies LLMAgent's)."""
+    g = parser.add_argument_group("LLM agent (--agent llm:MODEL or llm:MODEL@URL)")
+    g.add_argument("--base-url", help=f"OpenAI-compatible API root (default {DEFAULT_BASE_URL}; llama.cpp "
+                                      "http://localhost:8080/v1, Ollama http://localhost:11434/v1)")
+    g.add_argument("--model", help="model name (instead of llm:MODEL)")
+    g.add_argument("--api-key-env", metavar="VAR",
+                   help="environment variable with the API key (default OPENAI_API_KEY)")
+    g.add_argument("--vision", action="store_true", default=None, help="attach a PNG image of each task")
+    g.add_argument("--task-description", dest="description", action="store_true", default=None,
+                   help="also show each task's free-text description in the prompt")
+    g.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 8)")
+    g.add_argument("--cache-dir", metavar="DIR", help=f"reply cache (default {default_cache_dir()})")
+    g.add_argument("--no-cache", dest="cache", action="store_false", default=None,
+                   help="neither read nor write the cache")
+    g.add_argument("--temperature", type=float, help="sampling temperature (default 0)")
+    g.add_argument("--max-tokens", type=int, metavar="N", help="reply length limit (default 2048)")
+    g.add_argument("--timeout", type=float, metavar="S", help="seconds per attempt (default 120)")
+    g.add_argument("--max-retries", type=int, metavar="N", help="retries on timeouts, 429 and 5xx (default 4)")
+    g.add_argument("--seed", type=int, help="sampling seed of the first request per task (default 0)")
+
+
+def llm_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The LLM options given on the command line, ready for `make_llm_agent(spec, **llm_options(args))`."""
+    return {name: getattr(args, name) for name in LLM_OPTIONS if getattr(args, name, None) is not None}
+
+
+def make_llm_agent(spec: str, **kw: Any) -> LLMAgent:
+    """Build the agent from `llm:MODEL` or `llm:MODEL@http://host:port/v1` and LLMAgent keywords.
+
+    Keywords that are None count as not given. A model or URL given both in the spec and as a
+    keyword must agree. Model names may contain ':' (Ollama tags such as `llm:qwen2.5:7b`).
+    """
+    kind, _, rest = spec.partition(":")
+    if kind != "llm":
+        raise XLogoError(f"not an LLM agent spec: {spec!r} (expected llm:MODEL or llm:MODEL@URL)", "agent")
+    model, at, url = rest.rpartition("@")
+    if not at or not url.startswith(("http://", "https://")):
+        model, url = rest, ""
+    options = {k: v for k, v in kw.items() if v is not None}
+    for key, value in (("model", model), ("base_url", url)):
+        if value and options.setdefault(key, value) != value:
+            raise XLogoError(f"{key} {options[key]!r} contradicts the agent spec {spec!r}", "agent")
+    if not options.get("model"):
+        raise XLogoError(f"no model in {spec!r}: use llm:MODEL or --model", "agent")
+    return LLMAgent(**options)
