@@ -12,6 +12,8 @@ from xlogo_gym.errors import XLogoError
 #: Modules that add sub-commands; heavy dependencies are imported inside their handlers.
 COMMAND_MODULES = [
     "xlogo_gym.commands.core",
+    "xlogo_gym.commands.generate",
+    "xlogo_gym.commands.render",
 ]
 
 

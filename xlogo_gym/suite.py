@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.program import Program
+from xlogo_gym.skills import infer_skills
 from xlogo_gym.task import Task
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,8 @@ def load_reference_suite(directory: str) -> list[SuiteEntry]:
         code = data["codes"].get(task_id)
         program = None
         if code is not None:
-            program = Program.from_json(_unwrap(code, ("code_json", "code")), f"{REFERENCE_FILES['codes']}[{task_id!r}]")
+            where = f"{REFERENCE_FILES['codes']}[{task_id!r}]"
+            program = Program.from_json(_unwrap(code, ("code_json", "code")), where)
         entries.append(SuiteEntry(str(task_id), task, program))
     return entries
 
@@ -88,3 +92,134 @@ def _unwrap(value: Any, keys: tuple[str, ...]) -> Any:
         except json.JSONDecodeError as err:
             raise XLogoError(f"embedded JSON string is invalid: {err.msg}") from None
     return value
+
+
+# -- suites by name or path ------------------------------------------------------------------------
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+#: The manifest of a dataset directory written by `xlogo-gym generate` (lists its shard files).
+DATASET_MANIFEST = "manifest.json"
+#: Suites shipped with the package: name -> (file in xlogo_gym/data, what it is).
+SUITES = {
+    "mini-85": ("mini-85.jsonl", "85 hand-made tasks in the mix of the real XLogoOnline-Mini tasks (SEMANTICS.md "
+                                 "§12), with verified reference solutions and skill tags"),
+    "synthetic-1k": ("synthetic-1k.jsonl", "1,000 generated tasks from the held-out bucket, which the default "
+                                           "generator never emits (see xlogo_gym.generator.identity); frozen, made "
+                                           "by generator version 1 with: xlogo-gym generate --heldout only "
+                                           "--count 1000 --seed 2024 --suite-out xlogo_gym/data/synthetic-1k.jsonl"),
+}
+
+
+def load_suite(name_or_path: str | os.PathLike[str]) -> list[SuiteEntry]:
+    """A suite by name (see SUITES) or from a path.
+
+    A path may be a suite JSONL file (lines `{"task_id", "task", "program": text or null,
+    "skills"}`), a dataset JSONL shard (records of `xlogo-gym generate`), a dataset directory
+    (its manifest lists the shards), or a directory in the reference format
+    (`load_reference_suite`). Entries without skill tags get inferred ones.
+    """
+    return list(iter_suite(name_or_path))
+
+
+def iter_suite(name_or_path: str | os.PathLike[str]) -> Iterator[SuiteEntry]:
+    """`load_suite` one entry at a time (constant memory for JSONL files and dataset directories)."""
+    key = os.fspath(name_or_path)
+    if key in SUITES:
+        path = os.path.join(DATA_DIR, SUITES[key][0])
+        if not os.path.exists(path):
+            raise XLogoError(f"suite {key!r} is not installed (expected {path})", key)
+        yield from iter_suite_file(path)
+    elif os.path.isdir(key):
+        if os.path.exists(os.path.join(key, DATASET_MANIFEST)):
+            for shard in dataset_shards(key):
+                yield from iter_suite_file(shard)
+            return
+        for entry in load_reference_suite(key):
+            if not entry.skills:
+                entry.skills = infer_skills(entry.task, entry.program)
+            yield entry
+    elif os.path.isfile(key):
+        yield from iter_suite_file(key)
+    else:
+        raise XLogoError(f"no suite of that name ({', '.join(SUITES)}) and no such file or directory", key)
+
+
+def dataset_shards(directory: str) -> list[str]:
+    """The shard files of a dataset directory, in order, from its manifest."""
+    manifest = _read_json(os.path.join(directory, DATASET_MANIFEST))
+    shards = manifest.get("shards") if isinstance(manifest, dict) else None
+    if not isinstance(shards, list) or not all(isinstance(s, dict) and isinstance(s.get("file"), str) for s in shards):
+        raise XLogoError("a dataset manifest lists its shards as [{\"file\": ...}, ...]",
+                         os.path.join(directory, DATASET_MANIFEST))
+    return [os.path.join(directory, s["file"]) for s in shards]
+
+
+def iter_suite_file(path: str) -> Iterator[SuiteEntry]:
+    """Entries of a JSONL file of suite lines or dataset records (blank lines are skipped)."""
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as err:
+        raise XLogoError(f"cannot read: {err.strerror}", path) from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                yield parse_suite_line(line, f"{path}:{lineno}")
+
+
+def parse_suite_line(line: str, where: str) -> SuiteEntry:
+    """One JSONL line, a suite line or a dataset record, as an entry; `where` names it in errors."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise XLogoError(f"not valid JSON: {err.msg} at column {err.colno}", where) from None
+    if not isinstance(obj, dict) or "task" not in obj:
+        raise XLogoError("expected an object with a 'task' (a suite line or a dataset record)", where)
+    task = Task.from_json(obj["task"], f"{where}.task")
+    if "task_id" in obj:  # suite line
+        text = obj.get("program")
+        if text is not None and not isinstance(text, str):
+            raise XLogoError("'program' must be program text or null", f"{where}.program")
+        try:
+            program = None if text is None else Program.parse(text)
+        except XLogoError as err:
+            raise XLogoError(str(err), f"{where}.program") from None
+        task_id = obj["task_id"]
+    elif "id" in obj:  # dataset record
+        code = obj.get("program")
+        if not isinstance(code, dict) or "json" not in code:
+            raise XLogoError("a dataset record's 'program' is {\"text\", \"json\"}", f"{where}.program")
+        program = Program.from_json(code["json"], f"{where}.program.json")
+        task_id = obj["id"]
+    else:
+        raise XLogoError("a suite line needs 'task_id'; a dataset record needs 'id'", where)
+    skills = obj.get("skills")
+    if skills is None:
+        skills = infer_skills(task, program)
+    elif not isinstance(skills, list) or not all(isinstance(s, str) for s in skills):
+        raise XLogoError("'skills' must be a list of strings", f"{where}.skills")
+    return SuiteEntry(str(task_id), task, program, list(skills))
+
+
+def suite_line(entry: SuiteEntry) -> str:
+    """One suite JSONL line (no newline): {"task_id", "task", "program": text or null, "skills"}."""
+    return json.dumps({"task_id": entry.task_id, "task": entry.task.to_json(),
+                       "program": None if entry.program is None else str(entry.program), "skills": entry.skills})
+
+
+def write_suite(path: str, entries: Iterable[SuiteEntry]) -> int:
+    """Write entries as a suite JSONL file atomically (temp file, then rename); returns the count."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".suite-", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(suite_line(entry) + "\n")
+                count += 1
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return count

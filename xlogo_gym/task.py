@@ -198,6 +198,8 @@ class Task:
         try:
             with open(path, encoding="utf-8") as fh:
                 obj = json.load(fh)
+        except OSError as err:
+            raise XLogoError(f"cannot read: {err.strerror}", path) from None
         except json.JSONDecodeError as err:
             raise XLogoError(f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", path) from None
         return cls.from_json(obj, where=path)

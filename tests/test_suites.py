@@ -1,0 +1,158 @@
+"""Suites by name and path, dataset shards (resume, determinism, de-duplication) and their statistics."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from xlogo_gym import cli
+from xlogo_gym.dataset import iter_records, write_dataset
+from xlogo_gym.dataset_stats import collect_stats
+from xlogo_gym.emulator import execute
+from xlogo_gym.errors import XLogoError
+from xlogo_gym.generator import GeneratorConfig, generate_tasks, is_heldout, task_hash
+from xlogo_gym.skills import SKILLS
+from xlogo_gym.suite import DATA_DIR, SUITES, SuiteEntry, load_suite, write_suite
+
+SMALL = GeneratorConfig(goal_weights={"find": 1, "draw": 1, "sum": 1})
+
+
+def _installed(name: str) -> bool:
+    return os.path.exists(os.path.join(DATA_DIR, SUITES[name][0]))
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_every_suite_task_is_solved_by_its_reference_program(name: str) -> None:
+    if not _installed(name):
+        pytest.skip(f"{name} is not in this checkout")
+    entries = load_suite(name)
+    assert entries and len({e.task_id for e in entries}) == len(entries)
+    for e in entries:
+        assert e.program is not None, e.task_id
+        verdict = execute(e.task, e.program)
+        assert verdict.success, (e.task_id, verdict.explain())
+        assert e.skills and set(e.skills) <= set(SKILLS)
+
+
+def test_synthetic_1k_is_held_out_distinct_and_varied() -> None:
+    entries = load_suite("synthetic-1k")
+    assert len(entries) == 1000
+    assert all(is_heldout(e.task) for e in entries)
+    assert all(e.task_id == f"syn-{task_hash(e.task)}" for e in entries)
+    stats = collect_stats(entries)
+    assert len(stats.tables["goal structure"]) >= 8 and stats.tables["goal structure"]["draw"] > 250
+    assert stats.tables["grid size (W x H)"]["3x3"] > 400
+    # the default (training) generator never makes any of these tasks, nor any task sharing their worlds
+    train = {str(g.task.id) for g in generate_tasks(0, 200)}
+    assert train.isdisjoint(e.task_id for e in entries)
+
+
+def test_load_by_path_suite_file_records_and_dataset_directory(tmp_path: Path) -> None:
+    generated = list(generate_tasks(5, 12, SMALL))
+    suite_file = tmp_path / "suite.jsonl"
+    assert write_suite(str(suite_file), [g.to_entry() for g in generated]) == 12
+    from_suite = load_suite(suite_file)
+    assert [(e.task_id, e.task, e.program, e.skills) for e in from_suite] == \
+        [(g.task.id, g.task, g.program, list(g.skills)) for g in generated]
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(json.dumps(g.to_record()) + "\n" for g in generated))
+    assert [(e.task_id, e.task, e.program) for e in load_suite(str(records))] == \
+        [(e.task_id, e.task, e.program) for e in from_suite]
+    write_dataset(str(tmp_path / "ds"), 12, seed=5, config=SMALL, workers=1, shard_size=5, progress=False)
+    assert [e.task_id for e in load_suite(tmp_path / "ds")] == [e.task_id for e in from_suite]
+
+
+def test_load_reference_format_directory(tmp_path: Path) -> None:
+    generated = list(generate_tasks(6, 3, SMALL))
+    worlds, goals, constraints, codes = {}, {}, {}, {}
+    for i, g in enumerate(generated):
+        obj = g.task.to_json()
+        goals[str(i)] = obj.pop("goal")
+        constraints[str(i)] = obj.pop("constraints")
+        worlds[str(i)] = obj
+        codes[str(i)] = g.program.to_json()
+    for name, data in (("worlds", worlds), ("goals", goals), ("constraints", constraints), ("codes", codes)):
+        (tmp_path / f"xlogomini_{name}.json").write_text(json.dumps(data))
+    entries = load_suite(tmp_path)
+    assert [e.task_id for e in entries] == ["0", "1", "2"]
+    assert all(execute(e.task, e.program).success and e.skills for e in entries)
+
+
+def test_bad_suites_name_the_file_and_line(tmp_path: Path) -> None:
+    with pytest.raises(XLogoError, match="no suite of that name"):
+        load_suite("mini-86")
+    bad = tmp_path / "bad.jsonl"
+    good = SuiteEntry("a", next(generate_tasks(1, 1, SMALL)).task, None, [])
+    write_suite(str(bad), [good])
+    bad.write_text(bad.read_text() + '{"task_id": "b", "task": {"turtle": {}}}\n')
+    with pytest.raises(XLogoError, match=r"bad\.jsonl:2\.task"):
+        load_suite(bad)
+    bad.write_text("not json\n")
+    with pytest.raises(XLogoError, match=r"bad\.jsonl:1"):
+        load_suite(bad)
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.name.startswith("tasks-")}
+
+
+def test_shards_are_deterministic_resumable_and_deduplicated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clean = tmp_path / "clean"
+    manifest = write_dataset(str(clean), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
+    assert manifest["complete"] and [s["records"] for s in manifest["shards"]] == [100, 100, 60]
+    ids = [r["id"] for r in iter_records(str(clean))]
+    assert len(ids) == len(set(ids)) == 260
+    assert ids == [str(g.task.id) for g in generate_tasks(3, 260, SMALL)]  # the in-process stream, same order
+
+    # interrupt a run after its first shard, then run it again: the same bytes as the clean run
+    import xlogo_gym.dataset as dataset
+
+    real_write = dataset._atomic_write
+    calls = {"shards": 0}
+
+    def flaky_write(path: str, text: str) -> None:
+        if os.path.basename(path).startswith("tasks-"):
+            calls["shards"] += 1
+            if calls["shards"] == 2:
+                raise KeyboardInterrupt
+        real_write(path, text)
+
+    resumed = tmp_path / "resumed"
+    monkeypatch.setattr(dataset, "_atomic_write", flaky_write)
+    with pytest.raises(KeyboardInterrupt):
+        write_dataset(str(resumed), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
+    monkeypatch.setattr(dataset, "_atomic_write", real_write)
+    assert list(_files(resumed)) == ["tasks-00000.jsonl"]
+    assert not [p for p in resumed.iterdir() if p.name.startswith(".tmp-")]
+    write_dataset(str(resumed), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
+    assert _files(resumed) == _files(clean)
+
+    # a longer run extends the same stream; other settings are refused
+    write_dataset(str(resumed), 300, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
+    assert [r["id"] for r in iter_records(str(resumed))][:260] == ids
+    with pytest.raises(XLogoError, match="other settings"):
+        write_dataset(str(resumed), 300, seed=4, config=SMALL, workers=1, shard_size=100, progress=False)
+
+
+def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
+    write_dataset(str(tmp_path / "one"), 300, seed=8, config=SMALL, workers=1, shard_size=120, progress=False)
+    write_dataset(str(tmp_path / "two"), 300, seed=8, config=SMALL, workers=2, shard_size=120, progress=False)
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+
+
+def test_cli_generate_and_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cli"
+    assert cli.main(["generate", "--count", "40", "--workers", "1", "--out", str(out), "--quiet",
+                     "--goal-weights", "draw=1,find=1"]) == 0
+    assert "40 tasks" in capsys.readouterr().out
+    suite = tmp_path / "suite.jsonl"
+    assert cli.main(["generate", "--count", "5", "--workers", "1", "--suite-out", str(suite), "--quiet"]) == 0
+    assert len(load_suite(suite)) == 5
+    png = tmp_path / "stats.png"
+    assert cli.main(["stats", str(out), "--plot", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "goal structure" in text and "real" in text and png.stat().st_size > 10_000
+    assert cli.main(["generate", "--count", "5", "--goal-weights", "draw=x", "--out", str(out)]) == 2

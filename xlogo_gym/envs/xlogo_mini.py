@@ -1,0 +1,474 @@
+"""XLogo-Mini: write a program for a task one token at a time; the emulator judges it at `<end>`."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from xlogo_gym.emulator import Verdict, execute
+from xlogo_gym.encoding import GRID_CHANNELS, ITEM_WORDS, MAX_COLS, MAX_ROWS, MAX_TASK_TOKENS, TASK_VOCAB, encode_task
+from xlogo_gym.errors import XLogoError
+from xlogo_gym.grammar import (
+    ACTIONS,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_TOKENS,
+    END,
+    N_ACTIONS,
+    ConstrainedWriter,
+    ProgramWriter,
+)
+from xlogo_gym.program import Program
+from xlogo_gym.prompt import task_prompt
+from xlogo_gym.suite import SuiteEntry
+from xlogo_gym.task import Task
+from xlogo_gym.world import ITEM_COLORS, PEN_COLORS
+
+#: Padding of the `program` observation (one past the last action id).
+PROGRAM_PAD = N_ACTIONS
+#: Largest value of each grid channel (see `xlogo_gym.encoding`).
+GRID_HIGH = (4, 1, 1, 1, 1, len(ITEM_WORDS), len(ITEM_COLORS), 4, len(PEN_COLORS) + 1, len(PEN_COLORS) + 1, 4)
+GRID_SHAPE = (MAX_ROWS, MAX_COLS, len(GRID_CHANNELS))
+REWARDS = ("sparse", "shaped")
+DEFAULT_SUITE = "mini-85"
+_END_ONLY = np.zeros(N_ACTIONS, dtype=bool)
+_END_ONLY[END] = True
+_END_ONLY.flags.writeable = False
+assert len(GRID_HIGH) == len(GRID_CHANNELS)
+
+
+class _Static(NamedTuple):
+    """The per-task part of the observation (read-only; copied into each observation)."""
+
+    tokens: np.ndarray
+    cells: np.ndarray
+    length: np.ndarray
+    grid: np.ndarray
+
+
+def _static(task: Task) -> _Static:
+    enc = encode_task(task)
+    parts = _Static(enc.tokens, enc.cells, np.array([enc.length], dtype=np.int32), enc.grid.reshape(-1))
+    for array in parts:
+        array.flags.writeable = False
+    return parts
+
+
+def _as_task(obj: Any, where: str) -> Task:
+    if isinstance(obj, Task):
+        return obj
+    if isinstance(obj, SuiteEntry):
+        return obj.task
+    return Task.from_json(obj, where)
+
+
+class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
+    """
+    ## Description
+
+    Program synthesis in the XLogoOnline-Mini world (Wen et al., AIED 2024). Each episode is
+    one task: a small grid with a turtle, walls, forbidden and missing cells, items and target
+    lines, a goal (find, findonly, forbid, collectall, sum, concat or draw) and code constraints
+    (at_most, exactly, start_by). The agent writes a program one token per step; at `<end>` the
+    exact emulator (`xlogo_gym.execute`) runs it and the verdict decides the reward.
+
+    The task is drawn from the env's suite with the env's seeded RNG, or chosen with
+    `reset(options={"task_id": ...})` (or `options={"task": Task or task JSON}`);
+    `XLogo-Mini-Generated-v0` draws a fresh generated task each episode.
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import xlogo_gym
+    >>> env = gym.make("XLogo-Mini-v0")
+    >>> env
+    <OrderEnforcing<PassiveEnvChecker<XLogoMiniEnv<XLogo-Mini-v0>>>>
+
+    ```
+
+    ## Action Space
+
+    `Discrete(23)`: the tokens of `xlogo_gym.grammar.ACTIONS`.
+
+    | action | token | meaning |
+    |--------|-------|---------|
+    | 0-3    | `fd`, `bk`, `lt`, `rt` | move forward / back, turn left / right |
+    | 4-9    | `setpc(C)`, C = black, red, green, blue, yellow, white | set the pen colour |
+    | 10-20  | `repeat(N)`, N = 2..12 | open a loop (`repeat(1)` is never useful and not offered) |
+    | 21     | `}` | close the innermost loop |
+    | 22     | `<end>` | end the program: run it and end the episode |
+
+    **Action masks** keep every partial program completable: no `}` without an open loop or
+    closing an empty body, no `<end>` inside a loop, at most `max_depth` nested loops, and
+    room to close every loop and end within `max_tokens` tokens. Every observation has at least
+    one legal action (once the episode is over, only `<end>` is marked, as a placeholder for
+    vector envs; stepping a finished episode raises). With `mask_constraints=True` the masks
+    also keep the task's code constraints satisfiable (exactly: a program written under them
+    meets the constraints; if a task's constraints cannot be met within the limits, the masks
+    fall back to the grammar and `info["constraints_masked"]` is False). Masks come three ways:
+    `env.action_masks()` (sb3-contrib's MaskablePPO; read-only), `info["action_mask"]` after
+    every reset and step, and the `ActionMaskObservation` wrapper (RLlib's Dict convention).
+
+    **An action outside the mask** ends the episode with reward 0.0 and
+    `info["illegal_action"]` (the token) and `info["illegal_reason"]`: `syntax`, `depth`,
+    `constraint` or `length`. A token that was grammatical but no longer fits within
+    `max_tokens` *truncates* the episode (`truncated=True`): the program reached the maximum
+    length. The others *terminate* it. A value outside `Discrete(23)` raises XLogoError.
+
+    ## Observation
+
+    A `Dict` of fixed-shape integer arrays, built to be read as token sequences by a
+    transformer (padded ids plus lengths) and as a grid by a CNN. The task part comes from
+    `xlogo_gym.encoding.encode_task`, computed once per task, not once per step:
+
+    | key | shape, dtype | content |
+    |-----|--------------|---------|
+    | `task_tokens` | (384,) int32 | the task as words of `encoding.TASK_VOCAB`, padded with 0 |
+    | `task_cells` | (384,) int32 | the cell each task token describes: 0 or 1 + y * 8 + x |
+    | `task_length` | (1,) int32 | number of task tokens |
+    | `grid` | (704,) int8 | the task as a grid, flattened from (8, 8, 11) |
+    | `program` | (max_tokens,) int32 | action ids written so far, padded with `PROGRAM_PAD` (23) |
+    | `program_length` | (1,) int32 | tokens written so far |
+    | `depth` | (1,) int32 | loops open now |
+
+    The task words describe, cell by cell, its state (allowed, forbidden, missing), walls,
+    the turtle, the item (name, colour, count) and target lines, then the goal objectives and
+    the constraints. `grid.reshape(8, 8, 11)` is `encoding`'s grid, indexed `[y, x, channel]`
+    with channels `encoding.GRID_CHANNELS` (cell state, four walls, item name, item colour,
+    item count, line to the right, line down, turtle); each channel's bound is in `GRID_HIGH`.
+
+    Every observation is freshly allocated (nothing is shared between steps). The `grid` is
+    flat because Stable-Baselines3 accepts only 1-D or image Boxes; `GridOneHot` gives a
+    channels-first one-hot grid for CNNs. Text lives in `info`: `info["prompt"]` (at reset)
+    is the task in the style of the XLogoMiniProg benchmark prompts (`xlogo_gym.prompt`).
+
+    ## Rewards
+
+    * `reward="sparse"` (default): 1.0 when the verdict is success, else 0.0, given at the end.
+    * `reward="shaped"`: also at the end only: 1.0 on success; 0.0 after a crash or an
+      illegal action; 0.5 when the goal holds but a code constraint fails; otherwise 0.1, plus
+      for draw tasks 0.3 times the share of target and drawn segments that agree
+      (right segment in the right colour, over the union of both pictures). Success stays
+      the only way to 1.0.
+
+    ## Starting State
+
+    An empty program on the chosen task.
+
+    ## Episode End
+
+    * Termination: the agent writes `<end>` (the program is run and judged), or an illegal
+      action (see above).
+    * Truncation: a grammatical token that no longer fits within `max_tokens`. Masked agents
+      always terminate by `<end>` within `max_tokens` steps.
+
+    `info` holds `task_id` and `action_mask` on every step (and `prompt` at reset). At the
+    end it adds `program` (text), `success`, and, when the program was run, `verdict`
+    (`Verdict.to_json()`: crashed, goal_ok, cons_ok, crash_reason, crash_cell, crash_step,
+    failed_objectives, failed_constraints) and `explanation` (one line).
+
+    ## Arguments
+
+    * `tasks`: a list of task JSON objects (or `Task` / `SuiteEntry` objects).
+    * `suite`: a suite name (`mini-85`, `synthetic-1k`), a file or a directory, read by
+      `xlogo_gym.load_suite`.
+    * `generator`: `GeneratorConfig` settings as a JSON object (`{}`: defaults); each
+      episode draws a fresh task, seeded by the env's RNG.
+
+    The first of `tasks`, `suite`, `generator` that is given is used (so
+    `gym.make("XLogo-Mini-v0", tasks=[...])` replaces the registered suite); with none,
+    the `mini-85` suite.
+    * `max_tokens` (40) and `max_depth` (3): limits of the program, `<end>` included.
+    * `mask_constraints` (False): masks also enforce the task's code constraints.
+    * `reward` ("sparse"): "sparse" or "shaped".
+    * `strict` (False): run programs with the emulator's strict semantics.
+    * `prompt` (True): put `info["prompt"]` in the reset info.
+    * `render_mode`: "rgb_array" (a numpy image, no display needed: the task while the
+      program is written, then its run and the verdict), "human" (a pygame window showing the
+      same with the program text beside it; the run is animated when the episode ends) or
+      "ansi" (text). `env.unwrapped.run_frames()` gives the animation frames, and
+      `xlogo-gym render` saves them as GIF or MP4.
+    * `tile_size` (48): cell size in pixels for rendering.
+
+    All arguments are plain JSON values, so they double as RLlib's `env_config`: use the id
+    `"xlogo_gym:XLogo-Mini-v0"` (gymnasium imports `xlogo_gym` first, which registers it, in
+    every worker) with `env_config` as keyword arguments.
+
+    ## Registered Configurations
+
+    * `XLogo-Mini-v0`: the `mini-85` suite.
+    * `XLogo-Mini-Synthetic-v0`: the `synthetic-1k` suite.
+    * `XLogo-Mini-Generated-v0`: a fresh generated task each episode (`generator={}`).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
+
+    def __init__(self, suite: str | None = None, tasks: Sequence[Any] | None = None,
+                 generator: dict[str, Any] | None = None, max_tokens: int = DEFAULT_MAX_TOKENS,
+                 max_depth: int = DEFAULT_MAX_DEPTH, mask_constraints: bool = False, reward: str = "sparse",
+                 strict: bool = False, prompt: bool = True, render_mode: str | None = None,
+                 tile_size: int = 48) -> None:
+        if reward not in REWARDS:
+            raise XLogoError(f"reward must be one of {', '.join(REWARDS)}, got {reward!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise XLogoError(f"render_mode must be one of {', '.join(self.metadata['render_modes'])}, "
+                             f"got {render_mode!r}")
+        ProgramWriter(max_tokens, max_depth)  # validates the limits
+        self.max_tokens, self.max_depth = max_tokens, max_depth
+        self.mask_constraints, self.reward_mode, self.strict = mask_constraints, reward, strict
+        self.with_prompt, self.render_mode, self.tile_size = prompt, render_mode, tile_size
+
+        self._generator: Any = None
+        self._tasks: list[Task] = []
+        self.task_ids: list[str] = []
+        if tasks is not None:  # the first source given wins, so make(id, tasks=...) replaces the suite
+            suite = generator = None
+        elif suite is not None:
+            generator = None
+        if generator is not None:
+            from xlogo_gym.generator import GeneratorConfig, generate_task
+
+            self._generator = (generate_task, GeneratorConfig.from_json(generator, "generator"))
+        else:
+            if tasks is None:
+                from xlogo_gym.suite import load_suite
+
+                entries = load_suite(suite or DEFAULT_SUITE)
+                tasks = [e.task for e in entries]
+                self.task_ids = [e.task_id for e in entries]
+            else:
+                given = [t.task_id if isinstance(t, SuiteEntry) else t.id if isinstance(t, Task)
+                         else t.get("id") if isinstance(t, dict) else None for t in tasks]
+                tasks = [_as_task(t, f"tasks[{i}]") for i, t in enumerate(tasks)]
+                self.task_ids = [str(i) if task_id is None else str(task_id) for i, task_id in enumerate(given)]
+            if not tasks:
+                raise XLogoError("no tasks to play", suite or "tasks")
+            self._tasks = list(tasks)
+        self._index = {task_id: i for i, task_id in enumerate(self.task_ids)}
+        if len(self._index) != len(self.task_ids):
+            raise XLogoError("task ids must be unique", suite or "tasks")
+        self._statics = [_static(t) for t in self._tasks]  # validates the shapes up front
+        self._prompts: list[str | None] = [None] * len(self._tasks)
+
+        self.action_space = spaces.Discrete(N_ACTIONS)
+        self.observation_space: spaces.Dict = spaces.Dict({  # type: ignore[assignment]
+            "task_tokens": spaces.Box(0, len(TASK_VOCAB) - 1, (MAX_TASK_TOKENS,), np.int32),
+            "task_cells": spaces.Box(0, MAX_ROWS * MAX_COLS, (MAX_TASK_TOKENS,), np.int32),
+            "task_length": spaces.Box(0, MAX_TASK_TOKENS, (1,), np.int32),
+            "grid": spaces.Box(0, np.tile(np.array(GRID_HIGH, dtype=np.int8), MAX_ROWS * MAX_COLS),
+                               (int(np.prod(GRID_SHAPE)),), np.int8),
+            "program": spaces.Box(0, PROGRAM_PAD, (max_tokens,), np.int32),
+            "program_length": spaces.Box(0, max_tokens, (1,), np.int32),
+            "depth": spaces.Box(0, max_depth, (1,), np.int32),
+        })
+
+        self.task: Task | None = None
+        self.task_id: str | None = None
+        self.verdict: Verdict | None = None
+        self._static_obs: _Static | None = None
+        self._writer: ProgramWriter = ProgramWriter(max_tokens, max_depth)
+        self._program = np.full(max_tokens, PROGRAM_PAD, dtype=np.int32)
+        self._episodes = 0
+        self._window: Any = None
+        self._clock: Any = None
+        self._animated = False
+
+    # -- episode ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        unknown = set(options) - {"task_id", "task"}
+        if unknown:
+            raise XLogoError(f"unknown reset option {sorted(unknown)[0]!r} (known: task_id, task)")
+        index = None
+        if "task" in options:
+            task = _as_task(options["task"], "options.task")
+            task_id, static = task.id or "custom", _static(task)
+        elif "task_id" in options:
+            index = self._index.get(str(options["task_id"]))
+            if index is None:
+                raise XLogoError(f"unknown task id {options['task_id']!r}", "options.task_id")
+        elif self._generator is not None:
+            generate_task, config = self._generator
+            task = generate_task(random.Random(int(self.np_random.integers(2**63))), config).task
+            task_id, static = task.id or f"generated-{self._episodes}", _static(task)
+        else:
+            index = int(self.np_random.integers(len(self._tasks)))
+        if index is not None:
+            task, task_id, static = self._tasks[index], self.task_ids[index], self._statics[index]
+        self.task, self.task_id, self._static_obs, self.verdict = task, task_id, static, None
+        self._episodes += 1
+        self._writer = (ConstrainedWriter(task.constraints.entries if self.strict else (task.constraints.effective,),
+                                          self.strict, self.max_tokens, self.max_depth)
+                        if self.mask_constraints else ProgramWriter(self.max_tokens, self.max_depth))
+        self._program.fill(PROGRAM_PAD)
+        self._animated = False
+        info: dict[str, Any] = {"task_id": task_id, "action_mask": self._writer.mask().copy()}
+        if self.mask_constraints:
+            info["constraints_masked"] = self._writer.enforced  # type: ignore[attr-defined]
+        if self.with_prompt:
+            if index is None:
+                info["prompt"] = task_prompt(task)
+            else:
+                if self._prompts[index] is None:
+                    self._prompts[index] = task_prompt(task)
+                info["prompt"] = self._prompts[index]
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(0, 0), info
+
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        if action.__class__ is not int:
+            if not (isinstance(action, (np.integer, np.ndarray)) and np.ndim(action) == 0
+                    and np.issubdtype(np.asarray(action).dtype, np.integer)):
+                raise XLogoError(f"action {action!r} ({type(action).__name__}) is not an integer in 0..{N_ACTIONS - 1}")
+            action = int(action)
+        if not 0 <= action < N_ACTIONS:
+            raise XLogoError(f"action {action!r} ({type(action).__name__}) is outside 0..{N_ACTIONS - 1}")
+        writer = self._writer
+        if self.task is None or writer.done:
+            raise XLogoError("the episode is over (or never started): call reset()")
+        try:
+            writer.write(action)
+        except XLogoError:
+            return self._finish(action, writer.illegal_reason(action))
+        n = len(writer.tokens)
+        self._program[n - 1] = action
+        if action == END:
+            return self._finish(action, None)
+        if self.render_mode == "human":
+            self.render()
+        return (self._observation(n, writer.depth), 0.0, False, False,
+                {"task_id": self.task_id, "action_mask": writer.mask().copy()})
+
+    def _observation(self, length: int, depth: int) -> dict[str, np.ndarray]:
+        s = self._static_obs
+        return {"task_tokens": s.tokens.copy(), "task_cells": s.cells.copy(),  # type: ignore[union-attr]
+                "task_length": s.length.copy(), "grid": s.grid.copy(),  # type: ignore[union-attr]
+                "program": self._program.copy(), "program_length": np.array([length], dtype=np.int32),
+                "depth": np.array([depth], dtype=np.int32)}
+
+    def _finish(self, action: int, reason: str | None
+                ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """End the episode: after `<end>` (reason None) or an illegal action."""
+        writer, task = self._writer, self.task
+        assert task is not None
+        writer.done = True
+        program = writer.program()
+        info: dict[str, Any] = {"task_id": self.task_id, "action_mask": _END_ONLY.copy(), "program": str(program)}
+        reward = 0.0
+        if reason in (None, "length"):
+            self.verdict = verdict = execute(task, program, self.strict)
+            info["verdict"], info["explanation"] = verdict.to_json(), verdict.explain()
+            if reason is None:
+                reward = self._reward(verdict)
+        info["success"] = reason is None and self.verdict is not None and self.verdict.success
+        if reason is not None:
+            info["illegal_action"], info["illegal_reason"] = ACTIONS[action], reason
+        if self.render_mode == "human":
+            self.render()
+        n = len(writer.tokens)
+        return self._observation(n, writer.depth), reward, reason != "length", reason == "length", info
+
+    def _reward(self, verdict: Verdict) -> float:
+        if verdict.success:
+            return 1.0
+        if self.reward_mode == "sparse" or verdict.crashed:
+            return 0.0
+        if verdict.goal_ok:
+            return 0.5
+        assert self.task is not None
+        if "draw" not in self.task.goal_names:
+            return 0.1
+        target = {seg: line.pen_color for line in self.task.world.lines for seg in line.segments()}
+        drawn = verdict.picture
+        union = set(target) | set(drawn)
+        agree = sum(1 for seg, pen in drawn.items() if target.get(seg) == pen)
+        return 0.1 + 0.3 * agree / len(union) if union else 0.1
+
+    # -- masks and state -------------------------------------------------------------------
+    def action_masks(self) -> np.ndarray:
+        """Legal actions now, as a read-only boolean array (sb3-contrib's MaskablePPO calls this)."""
+        return _END_ONLY if self._writer.done else self._writer.mask()
+
+    @property
+    def program(self) -> Program:
+        """The program written so far (open loops closed)."""
+        return self._writer.program()
+
+    @property
+    def tokens(self) -> list[int]:
+        """The action ids written so far."""
+        return list(self._writer.tokens)
+
+    def run_frames(self, max_frames: int = 300) -> list[np.ndarray]:
+        """Frames animating the current program's run (see `xlogo_gym.rendering.render_frames`)."""
+        from xlogo_gym.rendering import render_frames
+
+        if self.task is None:
+            raise XLogoError("call reset() first")
+        return render_frames(self.task, self.program, strict=self.strict, tile=self.tile_size, max_frames=max_frames)
+
+    # -- rendering -------------------------------------------------------------------------
+    def render(self) -> np.ndarray | str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() without a render_mode: pass render_mode='rgb_array', 'human' or 'ansi'")
+            return None
+        if self.task is None:
+            raise XLogoError("call reset() before render()")
+        from xlogo_gym.rendering import render_ansi, render_rgb, side_panel
+
+        finished = self.verdict is not None
+        program = self.program if finished else None
+        if self.render_mode == "ansi":
+            text = render_ansi(self.task, program, self.verdict, self.strict)
+            return text if finished else text + f"Program so far: {self._writer.text() or '(empty)'}\n"
+        frame = render_rgb(self.task, program, self.verdict, strict=self.strict, tile=self.tile_size)
+        if self.render_mode == "rgb_array":
+            return frame
+        title = "Program:" if finished else f"Program ({len(self._writer.tokens)} tokens):"
+        lines = str(self.program).splitlines() or ["(empty)"]
+        if finished and not self._animated:
+            self._animated = True
+            for f in self.run_frames()[:-1]:
+                self._show(side_panel(f, title, lines), 2 * self.metadata["render_fps"])
+        self._show(side_panel(frame, title, lines), self.metadata["render_fps"])
+        return None
+
+    def _show(self, frame: np.ndarray, fps: int) -> None:
+        try:
+            import pygame
+        except ImportError as err:
+            raise gym.error.DependencyNotInstalled(
+                'pygame is not installed: run `pip install "xlogo-gym[render]"`') from err
+        size = (frame.shape[1], frame.shape[0])
+        if self._window is None:
+            pygame.display.init()
+            pygame.display.set_caption(f"XLogo-Mini: {self.task_id}")
+            self._clock = pygame.time.Clock()
+        if self._window is None or self._window.get_size() != size:
+            self._window = pygame.display.set_mode(size)
+        pygame.event.pump()
+        self._window.blit(pygame.surfarray.make_surface(frame.swapaxes(0, 1)), (0, 0))
+        pygame.display.flip()
+        self._clock.tick(fps)
+
+    def close(self) -> None:
+        if self._window is not None:
+            import pygame
+
+            pygame.display.quit()
+            self._window = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_window"] = state["_clock"] = None  # pygame handles do not pickle
+        return state
