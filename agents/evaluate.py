@@ -29,7 +29,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -39,10 +38,10 @@ from typing import Any
 from agents.base import Agent, AgentFailure, Candidate
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import read_json, write_atomic
 from xlogo_gym.program import Program
 from xlogo_gym.skills import SKILLS, infer_skills
 from xlogo_gym.suite import SuiteEntry
-from xlogo_gym.suite import _read_json as read_json
 from xlogo_gym.task import Task
 
 PARTIAL, REPORT_JSON, REPORT_MD, CHART, RUN = "partial.jsonl", "report.json", "report.md", "skills.png", "run.json"
@@ -237,19 +236,6 @@ def plot_skills(summary: dict[str, Any], path: str) -> None:
 
 
 # -- the run ----------------------------------------------------------------------------------
-
-def write_atomic(path: str, data: str | bytes) -> None:
-    """Write a file through a temporary file and `os.replace`: readers never see half of it."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
 
 def _read_partial(path: str) -> list[dict[str, Any]]:
     """Task records of an interrupted run; a last line cut off mid-write is dropped."""

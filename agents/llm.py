@@ -37,7 +37,6 @@ import logging
 import os
 import random
 import re
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -50,6 +49,7 @@ from typing import Any
 from agents.base import Agent, AgentFailure, Candidate
 from xlogo_gym import __version__
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import write_atomic
 from xlogo_gym.program import MAX_DEPTH, MAX_REPEAT, Command, Program, Repeat, Statement
 from xlogo_gym.prompt import task_prompt
 from xlogo_gym.task import Task
@@ -251,15 +251,7 @@ class LLMAgent(Agent):
     def _cache_write(self, path: Path, record: dict[str, Any]) -> None:
         """Write atomically (temp file + rename); a cache that cannot be written only logs a warning."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(record, fh)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            write_atomic(path, json.dumps(record))
         except OSError as err:
             log.warning("cannot write the LLM cache file %s (%s)", path, err)
 

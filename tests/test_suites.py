@@ -110,7 +110,7 @@ def test_shards_are_deterministic_resumable_and_deduplicated(tmp_path: Path, mon
     # interrupt a run after its first shard, then run it again: the same bytes as the clean run
     import xlogo_gym.dataset as dataset
 
-    real_write = dataset._atomic_write
+    real_write = dataset.write_atomic
     calls = {"shards": 0}
 
     def flaky_write(path: str, text: str) -> None:
@@ -121,10 +121,10 @@ def test_shards_are_deterministic_resumable_and_deduplicated(tmp_path: Path, mon
         real_write(path, text)
 
     resumed = tmp_path / "resumed"
-    monkeypatch.setattr(dataset, "_atomic_write", flaky_write)
+    monkeypatch.setattr(dataset, "write_atomic", flaky_write)
     with pytest.raises(KeyboardInterrupt):
         write_dataset(str(resumed), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
-    monkeypatch.setattr(dataset, "_atomic_write", real_write)
+    monkeypatch.setattr(dataset, "write_atomic", real_write)
     assert list(_files(resumed)) == ["tasks-00000.jsonl"]
     assert not [p for p in resumed.iterdir() if p.name.startswith(".tmp-")]
     write_dataset(str(resumed), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)

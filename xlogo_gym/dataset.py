@@ -23,12 +23,12 @@ import json
 import multiprocessing
 import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Generator, Iterator
 from typing import Any
 
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import write_atomic
 from xlogo_gym.generator import CHUNK_SIZE, GENERATOR_VERSION, GeneratorConfig, generate_chunk
 from xlogo_gym.suite import DATASET_MANIFEST, dataset_shards
 
@@ -85,19 +85,6 @@ def stream_records(seed: int, config: GeneratorConfig, start: Position = (0, 0),
         chunk, offset = chunk + 1, 0
 
 
-def _atomic_write(path: str, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -136,11 +123,11 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
         with open(os.path.join(out, shard["file"]), encoding="utf-8") as fh:
             seen.update(int(json.loads(line)["id"][4:], 16) for line in fh)
     manifest = {"settings": settings, "count": len(seen), "complete": False, "shards": shards}
-    _atomic_write(manifest_path, json.dumps(manifest, indent=1) + "\n")
+    write_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
     done = len(seen)
     if done >= count:
         manifest["complete"] = True
-        _atomic_write(manifest_path, json.dumps(manifest, indent=1) + "\n")
+        write_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
         return manifest
 
     from tqdm import tqdm
@@ -156,11 +143,11 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
                 bar.update(1)
                 if len(buffer) == shard_size or done == count:
                     name, text = SHARD_NAME.format(len(shards)), "".join(ln + "\n" for ln in buffer)
-                    _atomic_write(os.path.join(out, name), text)
+                    write_atomic(os.path.join(out, name), text)
                     shards.append({"file": name, "records": len(buffer),
                                    "sha256": hashlib.sha256(text.encode()).hexdigest(), "end": list(position)})
                     manifest.update(count=done, complete=done == count)
-                    _atomic_write(manifest_path, json.dumps(manifest, indent=1) + "\n")
+                    write_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
                     buffer = []
                 if done == count:
                     break

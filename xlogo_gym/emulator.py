@@ -27,6 +27,8 @@ WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST, EXCEED_MAX_CALLS = (
     "WALL", "OUT_OF_WORLD", "FORBIDDEN_AREA", "GRID_NOT_EXIST", "EXCEED_MAX_CALLS")
 _CRASH_CODES = (WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST)  # move-table code -1 - index
 _CHECKED_TYPES = ("fd", "bk", "lt", "rt", "setpc", "repeat")
+#: One item check: (kind, objective) with kind find, forbid, misfit, collectall, sum or concat.
+Check = tuple[str, Objective]
 
 
 class CompiledTask:
@@ -96,14 +98,14 @@ class CompiledTask:
         """Cells holding an item that fails the (single-clause) findonly spec."""
         return frozenset(self.items) - self.matches(spec)
 
-    def _reference_plan(self, goal: tuple[Objective, ...]) -> tuple[tuple[str, Objective] | None, list[tuple[str, Objective]]]:
+    def _reference_plan(self, goal: tuple[Objective, ...]) -> tuple[Check | None, list[Check]]:
         """The grouping rule of §6.5: (target check or None, forbid checks)."""
         order: list[str] = []
         for o in goal:
             if o.name not in order:
                 order.append(o.name)
-        target: tuple[str, Objective] | None = None
-        forbids: list[tuple[str, Objective]] = []
+        target: Check | None = None
+        forbids: list[Check] = []
         for name in order:
             for o in goal:
                 if o.name != name:
@@ -126,7 +128,7 @@ class CompiledTask:
                 if len(hits) != 1:
                     return False
                 first.append(hits[0])
-            return all(a < b or a == b == 0 for a, b in zip(first, first[1:]))
+            return all(a < b or a == b == 0 for a, b in zip(first, first[1:], strict=False))
         if kind == "misfit":
             return visited.isdisjoint(self.misfits(objective.specs[0]))
         m = self.matches(objective.specs[0])
@@ -207,8 +209,9 @@ class Verdict:
                  "crash_step", "strict", "program", "_compiled", "_trace", "_picture")
 
     def __init__(self, compiled: CompiledTask, program: Program, strict: bool, trace: list[int],
-                 picture: dict[int, int], crash_reason: str | None = None, crash_cell: tuple[int, int] | None = None,
-                 crash_step: int | None = None, goal_ok: bool | None = None, constraints_ok: bool | None = None) -> None:
+                 picture: dict[int, int], crash_reason: str | None = None,
+                 crash_cell: tuple[int, int] | None = None, crash_step: int | None = None,
+                 goal_ok: bool | None = None, constraints_ok: bool | None = None) -> None:
         self._compiled, self.program, self.strict = compiled, program, strict
         self._trace, self._picture = trace, picture
         self.crash_reason, self.crash_cell, self.crash_step = crash_reason, crash_cell, crash_step
@@ -252,7 +255,8 @@ class Verdict:
     def failed_constraints(self) -> list[str]:
         if self.crashed or self.constraints_ok:
             return []
-        entries = self._compiled.task.constraints.entries if self.strict else [self._compiled.task.constraints.effective]
+        constraints = self._compiled.task.constraints
+        entries = constraints.entries if self.strict else (constraints.effective,)
         return [f for e in entries for f in constraint_failures(e, self.program, self.strict)]
 
     def explain(self) -> str:

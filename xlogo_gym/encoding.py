@@ -5,7 +5,8 @@ describes (`cells`: 0 for none, else 1 + y * MAX_COLS + x), so a model can add a
 embedding. Layout::
 
     <task> W<cols> H<rows>
-    per cell, row-major:  <cell:STATE> [wall:SIDE ...] [turtle:DIR] [ITEM COLOR [count:N]] [line:right:PEN] [line:down:PEN]
+    per cell, row-major:  <cell:STATE> [wall:SIDE ...] [turtle:DIR] [ITEM COLOR [count:N]]
+                          [line:right:PEN] [line:down:PEN]
     <goal> per objective: obj:NAME, specs as literals joined by `or` inside a clause,
            `and` between clauses, `<spec>` between concat specs; sum adds `total` NUMBER
     <cons> at_most / exactly BLOCK NUMBER ..., start_by TYPE ...   (the constraints the reference enforces)

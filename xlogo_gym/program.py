@@ -40,7 +40,7 @@ class Repeat:
     body: tuple[Statement, ...] = ()
 
 
-Statement = Union[Command, Repeat]
+Statement = Union[Command, Repeat]  # noqa: UP007 (a runtime alias; `|` needs Python 3.10 classes)
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import atomic_path, read_json
 from xlogo_gym.program import Program
 from xlogo_gym.skills import infer_skills
 from xlogo_gym.task import Task
@@ -31,16 +31,6 @@ class SuiteEntry:
     skills: list[str] = field(default_factory=list)
 
 
-def _read_json(path: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise XLogoError("file not found", path) from None
-    except json.JSONDecodeError as err:
-        raise XLogoError(f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", path) from None
-
-
 def load_reference_suite(directory: str) -> list[SuiteEntry]:
     """Read the four public XLogoOnline-Mini asset files of `directory`, keyed by task id.
 
@@ -53,7 +43,7 @@ def load_reference_suite(directory: str) -> list[SuiteEntry]:
         if key == "codes" and not os.path.exists(path):
             data[key] = {}
             continue
-        obj = _read_json(path)
+        obj = read_json(path)
         if not isinstance(obj, dict):
             raise XLogoError("expected an object keyed by task id", path)
         data[key] = obj
@@ -146,7 +136,7 @@ def iter_suite(name_or_path: str | os.PathLike[str]) -> Iterator[SuiteEntry]:
 
 def dataset_shards(directory: str) -> list[str]:
     """The shard files of a dataset directory, in order, from its manifest."""
-    manifest = _read_json(os.path.join(directory, DATASET_MANIFEST))
+    manifest = read_json(os.path.join(directory, DATASET_MANIFEST))
     shards = manifest.get("shards") if isinstance(manifest, dict) else None
     if not isinstance(shards, list) or not all(isinstance(s, dict) and isinstance(s.get("file"), str) for s in shards):
         raise XLogoError("a dataset manifest lists its shards as [{\"file\": ...}, ...]",
@@ -208,18 +198,9 @@ def suite_line(entry: SuiteEntry) -> str:
 
 def write_suite(path: str, entries: Iterable[SuiteEntry]) -> int:
     """Write entries as a suite JSONL file atomically (temp file, then rename); returns the count."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".suite-", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for entry in entries:
-                fh.write(suite_line(entry) + "\n")
-                count += 1
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for entry in entries:
+            fh.write(suite_line(entry) + "\n")
+            count += 1
     return count

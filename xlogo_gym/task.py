@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import read_json
 from xlogo_gym.world import EMPTY_WORDS, ITEM_COLORS, ITEM_NAMES, World, _dict, _list
 
 OBJECTIVES = ("find", "findonly", "forbid", "collectall", "sum", "concat", "draw")
@@ -61,8 +61,9 @@ class Objective:
     def to_json(self) -> dict[str, Any]:
         if self.name == "draw":
             return {"name": "draw", "specs": self.raw_specs}
-        specs = [[[{key: value, "neg": 0} for key, value in zip(ck, clause)]
-                  for ck, clause in zip(sk, spec)] for sk, spec in zip(self.literal_keys, self.specs)]
+        specs = [[[{key: value, "neg": 0} for key, value in zip(ck, clause, strict=True)]
+                  for ck, clause in zip(sk, spec, strict=True)]
+                 for sk, spec in zip(self.literal_keys, self.specs, strict=True)]
         out: dict[str, Any] = {"name": self.name, "specs": specs}
         if self.name == "sum":
             out["total_cnt"] = self.total_cnt
@@ -110,7 +111,8 @@ class CodeConstraint:
                 if block not in CONSTRAINT_BLOCKS:
                     continue  # other keys are ignored (§2.7)
                 if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                    raise XLogoError(f"bound for {block!r} must be a non-negative integer, got {n!r}", f"{where}.{kind}")
+                    raise XLogoError(f"bound for {block!r} must be a non-negative integer, got {n!r}",
+                                     f"{where}.{kind}")
             bounds[kind] = tuple((b, n) for b, n in table.items() if b in CONSTRAINT_BLOCKS)
         both = {b for b, _ in bounds["at_most"]} & {b for b, _ in bounds["exactly"]}
         if both:
@@ -183,7 +185,8 @@ class Task:
         world = World.from_json(obj, where)
         if obj["goal"] is None:
             raise XLogoError("goal must be a list of objectives, not null", f"{where}.goal")
-        goal = tuple(Objective.from_json(o, f"{where}.goal[{i}]") for i, o in enumerate(_list(obj["goal"], f"{where}.goal")))
+        goal_list = _list(obj["goal"], f"{where}.goal")
+        goal = tuple(Objective.from_json(o, f"{where}.goal[{i}]") for i, o in enumerate(goal_list))
         constraints = Constraints.from_json(obj["constraints"], f"{where}.constraints")
         if not any(o.name == "draw" for o in goal):
             for i, item in enumerate(world.items):
@@ -195,13 +198,7 @@ class Task:
 
     @classmethod
     def from_file(cls, path: str) -> Task:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                obj = json.load(fh)
-        except OSError as err:
-            raise XLogoError(f"cannot read: {err.strerror}", path) from None
-        except json.JSONDecodeError as err:
-            raise XLogoError(f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", path) from None
+        obj = read_json(path)
         return cls.from_json(obj, where=path)
 
     def to_json(self) -> dict[str, Any]:

@@ -200,7 +200,8 @@ class World:
         for key in ("turtle", "tiles", "items", "lines"):
             if key not in obj:
                 raise XLogoError(f"missing field {key!r}", where)
-        tiles = tuple(Tile.from_json(t, f"{where}.tiles[{i}]") for i, t in enumerate(_list(obj["tiles"], f"{where}.tiles")))
+        tiles = tuple(Tile.from_json(t, f"{where}.tiles[{i}]")
+                      for i, t in enumerate(_list(obj["tiles"], f"{where}.tiles")))
         if not tiles:
             raise XLogoError("the tile list must not be empty", f"{where}.tiles")
         seen: set[tuple[int, int]] = set()
@@ -216,10 +217,12 @@ class World:
 
         turtle = Turtle.from_json(obj["turtle"], f"{where}.turtle")
         inside(turtle.x, turtle.y, f"{where}.turtle")
-        items = tuple(Item.from_json(t, f"{where}.items[{i}]") for i, t in enumerate(_list(obj["items"], f"{where}.items")))
+        items = tuple(Item.from_json(t, f"{where}.items[{i}]")
+                      for i, t in enumerate(_list(obj["items"], f"{where}.items")))
         for i, item in enumerate(items):
             inside(item.x, item.y, f"{where}.items[{i}]")
-        lines = tuple(Line.from_json(t, f"{where}.lines[{i}]") for i, t in enumerate(_list(obj["lines"], f"{where}.lines")))
+        lines = tuple(Line.from_json(t, f"{where}.lines[{i}]")
+                      for i, t in enumerate(_list(obj["lines"], f"{where}.lines")))
         for i, line in enumerate(lines):
             inside(max(line.x1, line.x2), max(line.y1, line.y2), f"{where}.lines[{i}]")
         return cls(turtle, tiles, items, lines)

@@ -85,8 +85,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from agents.evaluate import REPORT_JSON, Report, compare_markdown, write_atomic
+    from agents.evaluate import REPORT_JSON, Report, compare_markdown
     from xlogo_gym.errors import XLogoError
+    from xlogo_gym.fileio import write_atomic
 
     paths = [os.path.join(p, REPORT_JSON) if os.path.isdir(p) else p for p in args.reports]
     if args.labels is not None and len(args.labels) != len(paths):

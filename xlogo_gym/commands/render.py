@@ -6,7 +6,6 @@ import argparse
 import importlib.util
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import numpy as np
 from xlogo_gym.commands.core import read_program
 from xlogo_gym.emulator import Verdict, execute
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import atomic_path
 from xlogo_gym.program import Program
 from xlogo_gym.task import Task
 from xlogo_gym.world import PEN_COLORS
@@ -110,9 +110,7 @@ def save_frames(frames: list[np.ndarray], path: str, fps: float = 4.0) -> None:
     import imageio.v3 as iio
 
     ext = os.path.splitext(path)[1].lower()
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=ext) as tmp:
         if ext == ".png":
             iio.imwrite(tmp, frames[-1])
         elif ext == ".gif":
@@ -127,10 +125,6 @@ def save_frames(frames: list[np.ndarray], path: str, fps: float = 4.0) -> None:
             iio.imwrite(tmp, video, fps=fps)
         else:
             raise XLogoError(f"unknown output format {ext!r}: use {', '.join(FORMATS)}", path)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 # -- play ------------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import textwrap
 from collections import Counter
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from typing import Any
 
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import write_atomic
 from xlogo_gym.program import Program, Repeat, Statement
 from xlogo_gym.skills import infer_skills
 from xlogo_gym.task import Task
@@ -274,15 +274,7 @@ def render(records: list[dict[str, Any]]) -> str:
 def write(path: str = DATA_FILE) -> list[dict[str, Any]]:
     """Build the suite and write it to `path` atomically."""
     records = build_records()
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(render(records))
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; the data file is for everyone
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, render(records))
     return records
 
 
