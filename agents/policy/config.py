@@ -1,0 +1,112 @@
+"""Settings of the policy and of its supervised training, as dataclasses (no torch import here).
+
+The `train-sft` command builds its options from these fields and their docstrings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from xlogo_gym.errors import XLogoError
+
+CURRICULA = ("uniform", "emulator")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of the policy."""
+
+    hidden_size: int = 256
+    """width of the from-scratch Llama"""
+    layers: int = 4
+    """transformer blocks of the from-scratch Llama"""
+    heads: int = 8
+    """attention heads of the from-scratch Llama"""
+    intermediate_size: int = 768
+    """SwiGLU width of the from-scratch Llama"""
+    max_positions: int = 256
+    """longest sequence (prompt + program) of the from-scratch Llama"""
+    dropout: float = 0.0
+    """attention dropout of the from-scratch Llama"""
+    turtle_state: bool = True
+    """from-scratch model: program positions also carry the turtle's cell and heading (execution-guided)"""
+    base_model: str | None = None
+    """local path of a pretrained causal LM (then the task is read as its text prompt)"""
+    lora_rank: int = 0
+    """> 0: train LoRA adapters of this rank on the pretrained LM instead of all its weights"""
+    lora_alpha: int = 16
+    """LoRA scaling numerator"""
+    lora_dropout: float = 0.05
+    """LoRA dropout"""
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in obj.items() if k in known})
+
+
+@dataclass
+class SFTConfig:
+    """Settings of one supervised run (every field is a `train-sft` option)."""
+
+    out: str = "runs/sft"
+    """output directory: exported policy, resume.pt, TensorBoard logs (tb/)"""
+    data: list[str] = field(default_factory=list)
+    """JSONL files or directories of generator shards; empty: generate `generate` tasks"""
+    generate: int = 100_000
+    """tasks to generate in-process when no data is given"""
+    limit: int | None = None
+    """use at most this many records of the data"""
+    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85"])
+    """suites whose tasks are removed from the training data"""
+    seed: int = 0
+    """seed of data generation, initialisation, sampling and the held-out split"""
+    steps: int = 6000
+    """optimizer steps"""
+    batch_size: int = 64
+    """examples per step"""
+    lr: float = 1e-3
+    """peak learning rate"""
+    min_lr_ratio: float = 0.1
+    """final learning rate as a fraction of the peak (cosine decay)"""
+    warmup_steps: int = 200
+    """linear warm-up steps"""
+    weight_decay: float = 0.01
+    """AdamW weight decay"""
+    grad_clip: float = 1.0
+    """gradient-norm clip"""
+    heldout: int = 512
+    """examples held out of training to measure success with the emulator"""
+    eval_every: int = 500
+    """steps between held-out evaluations"""
+    checkpoint_minutes: float = 5.0
+    """minutes between checkpoints (resume.pt and the exported policy)"""
+    time_limit_minutes: float | None = None
+    """stop (with a checkpoint) after this many minutes of this invocation"""
+    curriculum: str = "uniform"
+    """data sampling: uniform, or emulator (resample towards failing families every round)"""
+    rounds: int = 4
+    """training rounds (the emulator curriculum resamples between rounds)"""
+    pool: int = 2048
+    """training tasks the emulator curriculum runs the model on after each round"""
+    curriculum_mix: float = 0.5
+    """share of the sampling probability that follows the failure rates"""
+    threads: int = 2
+    """CPU threads for torch"""
+    device: str = "auto"
+    """cpu, cuda or auto"""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """architecture"""
+
+    def __post_init__(self) -> None:
+        if self.curriculum not in CURRICULA:
+            raise XLogoError(f"must be one of {', '.join(CURRICULA)}, got {self.curriculum!r}", "curriculum")
+        for name in ("steps", "batch_size", "rounds", "heldout", "eval_every"):
+            if getattr(self, name) < 1:
+                raise XLogoError(f"must be at least 1, got {getattr(self, name)}", name)
+        if not 0 <= self.curriculum_mix <= 1:
+            raise XLogoError(f"must be in 0..1, got {self.curriculum_mix}", "curriculum_mix")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,165 @@
+"""Batched, KV-cached decoding of programs under the grammar masks.
+
+Prompts are left-padded into one batch; the first forward pass reads every prompt and `<prog>`,
+and each later step feeds one action per row against the key-value cache, so a program of n
+tokens costs n incremental steps for the whole batch. Every step masks the logits with each
+row's `xlogo_gym.grammar.ProgramWriter` mask (the env's own rules), so no illegal token can be
+chosen and every row ends within `max_tokens`.
+
+Selection per row: greedy (temperature 0) or sampling at a temperature. `sample` gives k
+candidates per task (the first greedy), `best_of_k` keeps a candidate the emulator verifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.policy.model import PolicyModel
+from agents.policy.tokenizer import EMPTY, Prompt
+from xlogo_gym.emulator import execute
+from xlogo_gym.grammar import DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, END, ConstrainedWriter, ProgramWriter
+from xlogo_gym.program import Program
+from xlogo_gym.task import CodeConstraint, Task
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One decoded program: its action ids (ending with `<end>`) and the log-probability under the policy."""
+
+    actions: tuple[int, ...]
+    program: Program
+    logprob: float
+
+
+def _left_padded(model: PolicyModel, prompts: Sequence[Prompt]) -> tuple[torch.Tensor, ...]:
+    """ids (B, L, K), cells, attention mask and position ids for the prompts followed by `<prog>`."""
+    width = prompts[0].ids.shape[1]
+    length = 1 + max(len(p) for p in prompts)
+    ids = np.full((len(prompts), length, width), EMPTY, dtype=np.int64)
+    cells = np.zeros((len(prompts), length), dtype=np.int64)
+    mask = np.zeros((len(prompts), length), dtype=np.int64)
+    for row, p in enumerate(prompts):
+        start = length - 1 - len(p)
+        ids[row, start:-1] = p.ids
+        cells[row, start:-1] = p.cells
+        bag, cells[row, -1] = model.tokenizer.program_position(model.tokenizer.prog_id, p, Program())
+        ids[row, -1, : len(bag)] = bag
+        mask[row, start:] = 1
+    t = [torch.from_numpy(a).to(model.device) for a in (ids, cells, mask)]
+    positions = (t[2].cumsum(-1) - 1).clamp(min=0)
+    return t[0], t[1], t[2], positions
+
+
+@torch.no_grad()
+def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | Sequence[float] = 0.0, *,
+           constraints: Sequence[CodeConstraint | None] | None = None, max_tokens: int = DEFAULT_MAX_TOKENS,
+           max_depth: int = DEFAULT_MAX_DEPTH, use_cache: bool = True,
+           generator: torch.Generator | None = None) -> list[Decoded]:
+    """Decode one program per prompt, all rows in one batch (per-row temperatures; 0 is greedy).
+
+    `constraints[i]` (a task's `constraints.effective`) makes row i write with a
+    `ConstrainedWriter`, whose masks also keep that code constraint satisfiable.
+    """
+    if not prompts:
+        return []
+    device = model.device
+    temps = torch.as_tensor(temperature if isinstance(temperature, Sequence) else [temperature] * len(prompts),
+                            dtype=torch.float32, device=device)
+    ids, cells, attention, positions = _left_padded(model, prompts)
+    out = model(ids, cells, attention, positions, use_cache=use_cache)
+    writers = [ProgramWriter(max_tokens, max_depth) if c is None else
+               ConstrainedWriter((c,), False, max_tokens, max_depth) for c in constraints or [None] * len(prompts)]
+    logprob = torch.zeros(len(prompts), device=device)
+    masks: dict[tuple[bool, ...], torch.Tensor] = {}  # per grammar mask key; a finished row may only repeat <end>
+    finished = torch.zeros(len(writers[0].mask()), dtype=torch.bool, device=device)
+    finished[END] = True
+
+    def legal_row(w: ProgramWriter) -> torch.Tensor:
+        if w.done:
+            return finished
+        key = w.mask_key()
+        if key not in masks:
+            masks[key] = torch.tensor(w.mask(), device=device)
+        return masks[key]
+
+    for _ in range(max_tokens):
+        legal = torch.stack([legal_row(w) for w in writers])
+        logits = out.logits[:, -1].masked_fill(~legal, float("-inf"))
+        log_p = torch.log_softmax(logits, -1)
+        choice = logits.argmax(-1)
+        hot = temps > 0
+        if hot.any():
+            probs = torch.softmax(logits[hot] / temps[hot, None], -1)
+            choice[hot] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        live = torch.tensor([not w.done for w in writers], device=device)
+        logprob += torch.where(live, log_p.gather(-1, choice[:, None]).squeeze(-1), 0.0)
+        for w, a in zip(writers, choice.tolist(), strict=True):
+            if not w.done:
+                w.write(a)
+        if all(w.done for w in writers):
+            break
+        step = np.full((len(prompts), 1, ids.shape[-1]), EMPTY, dtype=np.int64)
+        step_cells = np.zeros((len(prompts), 1), dtype=np.int64)
+        for row, (w, p, a) in enumerate(zip(writers, prompts, choice.tolist(), strict=True)):
+            bag, step_cells[row, 0] = model.tokenizer.program_position(int(model.tokenizer.action_ids[a]), p,
+                                                                        w.program())
+            step[row, 0, : len(bag)] = bag
+        step_ids, new_cells = torch.from_numpy(step).to(device), torch.from_numpy(step_cells).to(device)
+        attention = torch.cat([attention, attention.new_ones(len(prompts), 1)], 1)
+        positions = torch.cat([positions, positions[:, -1:] + 1], 1)
+        if use_cache:
+            out = model(step_ids, new_cells, attention, positions[:, -1:], past_key_values=out.past_key_values,
+                        use_cache=True)
+        else:
+            ids, cells = torch.cat([ids, step_ids], 1), torch.cat([cells, new_cells], 1)
+            out = model(ids, cells, attention, positions)
+    return [Decoded(tuple(w.tokens), w.program(), float(lp))
+            for w, lp in zip(writers, logprob.tolist(), strict=True)]
+
+
+def decode_batched(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | Sequence[float] = 0.0, *,
+                   constraints: Sequence[CodeConstraint | None] | None = None, batch_size: int = 256,
+                   **options: Any) -> list[Decoded]:
+    """`decode` in batches of `batch_size` prompts of similar length; results in input order."""
+    temps = list(temperature) if isinstance(temperature, Sequence) else [temperature] * len(prompts)
+    rows = list(constraints or [None] * len(prompts))
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    results: list[Decoded | None] = [None] * len(prompts)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        decoded = decode(model, [prompts[i] for i in chunk], [temps[i] for i in chunk],
+                         constraints=[rows[i] for i in chunk], **options)
+        for i, d in zip(chunk, decoded, strict=True):
+            results[i] = d
+    return results  # type: ignore[return-value]
+
+
+def sample(model: PolicyModel, prompts: Sequence[Prompt], k: int = 1, temperature: float = 1.0, *,
+           constraints: Sequence[CodeConstraint | None] | None = None, **options: Any) -> list[list[Decoded]]:
+    """k candidates per prompt: the first greedy, the others sampled at `temperature`."""
+    rows = constraints or [None] * len(prompts)
+    flat = decode_batched(model, [p for p in prompts for _ in range(k)],
+                          [0.0 if j == 0 else temperature for _ in prompts for j in range(k)],
+                          constraints=[c for c in rows for _ in range(k)], **options)
+    return [flat[i * k:(i + 1) * k] for i in range(len(prompts))]
+
+
+def select_verified(task: Task, candidates: Sequence[Decoded]) -> Decoded:
+    """The first candidate the emulator verifies on `task`, else the likeliest one."""
+    for c in candidates:
+        if execute(task, c.program).success:
+            return c
+    return max(candidates, key=lambda c: c.logprob)
+
+
+def best_of_k(model: PolicyModel, tasks: Sequence[Task], k: int = 16, temperature: float = 1.0,
+              **options: Any) -> list[Decoded]:
+    """Best-of-k with emulator verification: per task, k candidates (greedy first), a verified one if any."""
+    candidates = sample(model, [model.tokenizer.encode(t) for t in tasks], k, temperature,
+                        constraints=[t.constraints.effective for t in tasks], **options)
+    return [select_verified(t, c) for t, c in zip(tasks, candidates, strict=True)]

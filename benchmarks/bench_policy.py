@@ -1,0 +1,61 @@
+"""Decoding speed of the transformer policy: generated tokens/s, batched and unbatched, with and without the KV cache.
+
+    python benchmarks/bench_policy.py                     # the shipped default checkpoint
+    python benchmarks/bench_policy.py --policy runs/sft   # another checkpoint
+    python benchmarks/bench_policy.py --random            # a freshly initialised default-size model
+
+Tasks come from the generator (seed 7). Greedy decoding under the grammar masks; every program
+counts all its tokens, `<end>` included. Timings are wall-clock on this machine (note the load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import torch
+
+from agents.policy.agent import checkpoint_dir
+from agents.policy.config import ModelConfig
+from agents.policy.decode import decode
+from agents.policy.model import PolicyModel, build_policy, load_policy
+from xlogo_gym.generator import generate_tasks
+
+
+def measure(model: PolicyModel, prompts: list, batch: int, use_cache: bool) -> tuple[float, int]:
+    """(seconds, generated tokens) to decode all prompts in batches of `batch`."""
+    tokens = 0
+    start = time.perf_counter()
+    for i in range(0, len(prompts), batch):
+        tokens += sum(len(d.actions) for d in decode(model, prompts[i:i + batch], use_cache=use_cache))
+    return time.perf_counter() - start, tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", default="default", help="checkpoint name or directory (default: default)")
+    parser.add_argument("--random", action="store_true", help="a random default-size model instead")
+    parser.add_argument("--tasks", type=int, default=256, help="tasks decoded per setting (default: 256)")
+    parser.add_argument("--batch", type=int, default=256, help="batch size of the batched settings (default: 256)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = build_policy(ModelConfig()).eval() if args.random else load_policy(checkpoint_dir(args.policy))
+    prompts = [model.tokenizer.encode(g.task) for g in generate_tasks(7, args.tasks)]
+    print(f"policy: {'random' if args.random else args.policy}, {model.num_parameters():,} parameters, "
+          f"{args.tasks} tasks, {args.threads} thread(s), cpu count {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    measure(model, prompts[:8], 8, True)  # warm-up
+    print(f"{'setting':<26}{'seconds':>9}{'tokens':>9}{'tokens/s':>11}{'tasks/s':>10}")
+    for batch, label in ((args.batch, f"batched ({args.batch})"), (1, "unbatched")):
+        for use_cache in (True, False):
+            n = len(prompts) if batch > 1 else min(len(prompts), 64)  # unbatched is slow: fewer tasks
+            seconds, tokens = measure(model, prompts[:n], batch, use_cache)
+            name = f"{label}, {'cache' if use_cache else 'no cache'}"
+            print(f"{name:<26}{seconds:>9.2f}{tokens:>9}{tokens / seconds:>11.0f}{n / seconds:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
