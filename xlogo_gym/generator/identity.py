@@ -9,7 +9,7 @@ one world in HELDOUT_MODULUS (64) into an evaluation-only bucket. The default ge
 (`GeneratorConfig.heldout="exclude"`) never emits such a task, and the `synthetic-1k` suite is
 made only of them (`heldout="only"`), so no training task shares even its world with an
 evaluation task, whatever seed, configuration or generator version made the training data.
-The generator also drops any task whose world equals one of a real suite's
+The generator also drops any task whose world equals one of a shipped suite's
 (`GeneratorConfig.exclude_suites`, default `mini-85`).
 """
 
