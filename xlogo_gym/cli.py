@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "xlogo_gym.commands.core",
     "xlogo_gym.commands.generate",
     "xlogo_gym.commands.render",
+    "xlogo_gym.commands.train_ppo",
     "xlogo_gym.commands.train",
     "xlogo_gym.commands.evaluate",
 ]

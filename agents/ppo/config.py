@@ -1,0 +1,90 @@
+"""Settings of a PPO run, as a dataclass (no torch import here); `train-ppo` builds its options from it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from xlogo_gym.envs.xlogo_mini import REWARDS
+from xlogo_gym.errors import XLogoError
+
+CURRICULA = ("uniform", "emulator")
+
+
+@dataclass
+class PPOConfig:
+    """Settings of one PPO run (every field is a `train-ppo` option)."""
+
+    out: str = "runs/ppo"
+    """output directory: exported policy, best/, resume.zip, progress.csv, TensorBoard logs (tb/)"""
+    checkpoint: str = "default"
+    """supervised policy to start from and stay close to: a directory or a name (default, ppo)"""
+    pool: int = 20_000
+    """generated training tasks the episodes draw from"""
+    eval_tasks: int = 256
+    """other generated tasks on which greedy success is measured during training"""
+    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85"])
+    """suites whose tasks are removed from the pool and the evaluation tasks"""
+    seed: int = 1
+    """seed of task generation, initialisation and sampling"""
+    total_steps: int = 400_000
+    """env steps (tokens written) in all"""
+    time_limit_minutes: float | None = None
+    """stop (with a checkpoint) after this many minutes of this invocation"""
+    envs: int = 16
+    """vectorised envs (one batched forward pass per step)"""
+    n_steps: int = 64
+    """steps per env per rollout"""
+    batch_size: int = 256
+    """minibatch of the PPO update"""
+    epochs: int = 2
+    """passes over each rollout"""
+    lr: float = 1e-5
+    """Adam learning rate (small: the policy starts good)"""
+    clip_range: float = 0.1
+    """PPO clip range"""
+    ent_coef: float = 0.0
+    """entropy bonus"""
+    vf_coef: float = 0.5
+    """value-loss weight"""
+    max_grad_norm: float = 0.5
+    """gradient-norm clip"""
+    gamma: float = 1.0
+    """discount (episodes are at most max_tokens long)"""
+    gae_lambda: float = 0.95
+    """GAE lambda"""
+    target_kl: float = 0.05
+    """stop an update early once PPO's approx. KL to the rollout policy exceeds this (0: never)"""
+    kl_coef: float = 0.05
+    """per-token penalty on the log-ratio to the supervised policy (0: none)"""
+    reward: str = "sparse"
+    """env reward: sparse (1 on success) or shaped"""
+    curriculum: str = "emulator"
+    """task sampling: uniform, or emulator (online, towards failing families)"""
+    curriculum_mix: float = 0.5
+    """share of the sampling probability that follows the failure rates"""
+    curriculum_window: int = 4096
+    """recent episodes the failure rates are measured on"""
+    eval_every: int = 20
+    """rollouts between greedy evaluations"""
+    checkpoint_minutes: float = 5.0
+    """minutes between checkpoints"""
+    threads: int = 2
+    """CPU threads for torch"""
+    device: str = "auto"
+    """cpu, cuda or auto"""
+
+    def __post_init__(self) -> None:
+        if self.curriculum not in CURRICULA:
+            raise XLogoError(f"must be one of {', '.join(CURRICULA)}, got {self.curriculum!r}", "curriculum")
+        if self.reward not in REWARDS:
+            raise XLogoError(f"must be one of {', '.join(REWARDS)}, got {self.reward!r}", "reward")
+        for name in ("pool", "envs", "n_steps", "batch_size", "epochs", "total_steps", "eval_every",
+                     "curriculum_window"):
+            if getattr(self, name) < 1:
+                raise XLogoError(f"must be at least 1, got {getattr(self, name)}", name)
+        if not 0 <= self.curriculum_mix <= 1:
+            raise XLogoError(f"must be in 0..1, got {self.curriculum_mix}", "curriculum_mix")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
