@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import CONFORMANCE
+
 from xlogo_gym import Program, Task, execute
 
 pytestmark = pytest.mark.skipif(not CONFORMANCE.exists(), reason=f"conformance file absent: {CONFORMANCE}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import warnings
 from typing import Any
@@ -34,7 +33,6 @@ from xlogo_gym.grammar import (
 )
 from xlogo_gym.program import BLOCK_TYPES, Command, Repeat
 from xlogo_gym.prompt import task_prompt
-from xlogo_gym.suite import DATA_DIR, SUITES
 from xlogo_gym.task import CodeConstraint
 from xlogo_gym.world import PEN_COLORS
 
@@ -81,18 +79,11 @@ def play(env: gym.Env, text: str, task_id: str, **reset: Any) -> tuple[float, bo
     return float(reward), terminated, truncated, info
 
 
-def _needs_suites(env_id: str) -> None:
-    suite = ENV_CONFIGS[env_id].get("suite")
-    if suite is not None and not os.path.exists(os.path.join(DATA_DIR, SUITES[suite][0])):
-        pytest.skip(f"the {suite} suite is not built in this checkout")
-
-
 # -- ecosystem ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("env_id", list(ENV_CONFIGS))
 def test_every_registered_id_passes_both_checkers(env_id: str) -> None:
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-    _needs_suites(env_id)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         env = gym.make(env_id)

@@ -209,9 +209,6 @@ def test_random_grid_art_round_trips(data: st.DataObject) -> None:
 
 
 def test_load_suite_reads_the_file() -> None:
-    load_suite = getattr(xlogo_gym, "load_suite", None) or getattr(xlogo_gym.suite, "load_suite", None)
-    if load_suite is None:
-        pytest.skip("load_suite is not there yet")
-    entries = load_suite("mini-85")
+    entries = xlogo_gym.load_suite("mini-85")
     assert len(entries) == 85 and all(e.program is not None for e in entries)
     assert all(execute(e.task, e.program).success for e in entries)
