@@ -22,7 +22,7 @@ from agents.policy.decode import Decoded, best_of_k, decode, select_verified
 from agents.policy.model import build_policy, load_policy, save_policy
 from agents.policy.tokenizer import EMPTY, DomainTokenizer, turtle_after
 from agents.policy.train_sft import success_rate, train_sft
-from xlogo_gym import Program, Task, XLogoError, execute
+from xlogo_gym import Program, Task, XLogoError, execute, load_suite
 from xlogo_gym.emulator import constraint_failures
 from xlogo_gym.encoding import encode_task
 from xlogo_gym.grammar import END, ProgramWriter
@@ -113,22 +113,12 @@ def test_decoding_is_always_grammatical_and_meets_constraints(tiny: object) -> N
 
 def test_kv_cache_and_batching_do_not_change_the_result(tiny: object) -> None:
     prompts = [tiny.tokenizer.encode(grid_task(t)) for t in ROUTES] + \
-              [tiny.tokenizer.encode(Task.from_json(json.loads(line)["task"]))
-               for line in _conformance_lines(6)]
+              [tiny.tokenizer.encode(e.task) for e in load_suite("mini-85")[:6]]
     cached = decode(tiny, prompts, max_tokens=16)
     uncached = decode(tiny, prompts, max_tokens=16, use_cache=False)
     single = [decode(tiny, [p], max_tokens=16)[0] for p in prompts]
     assert [d.actions for d in cached] == [d.actions for d in uncached] == [d.actions for d in single]
     assert np.allclose([d.logprob for d in cached], [d.logprob for d in single], atol=1e-3)
-
-
-def _conformance_lines(n: int) -> list[str]:
-    from conftest import CONFORMANCE
-
-    if not CONFORMANCE.exists():
-        pytest.skip("conformance.jsonl is not beside the project")
-    with open(CONFORMANCE, encoding="utf-8") as fh:
-        return [line for _, line in zip(range(n), fh, strict=False)]
 
 
 def test_checkpoint_round_trip(tiny: object, tmp_path: object) -> None:
