@@ -428,9 +428,13 @@ def render_frames(task: Task, program: Program | str, *, strict: bool = False, t
 
 def side_panel(image: np.ndarray, title: str, lines: list[str], width: int = 260) -> np.ndarray:
     """`image` with a text panel (a title and monospace lines, e.g. a program) on its right."""
-    panel = text_block([(title, TEXT), *((line, TEXT) for line in lines)], width)
+    return beside(image, text_block([(title, TEXT), *((line, TEXT) for line in lines)], width))
+
+
+def beside(image: np.ndarray, panel: np.ndarray) -> np.ndarray:
+    """`image` with `panel` on its right, top-aligned, split by a grid line."""
     height = max(image.shape[0], panel.shape[0])
-    out = np.full((height, image.shape[1] + width, 3), BACKGROUND, dtype=np.uint8)
+    out = np.full((height, image.shape[1] + panel.shape[1], 3), BACKGROUND, dtype=np.uint8)
     out[:image.shape[0], :image.shape[1]] = image
     out[:panel.shape[0], image.shape[1]:] = panel
     out[:, image.shape[1]] = GRID_LINE

@@ -270,7 +270,7 @@ class PlaySession:
 
     def frame(self, now: float | None = None) -> np.ndarray:
         """The whole window: picture on the left; task, program, blocks and messages on the right."""
-        from xlogo_gym.rendering import BACKGROUND, GRID_LINE, draw_text, text_block
+        from xlogo_gym.rendering import BACKGROUND, beside, draw_text, text_block
 
         picture = self.picture(now)
         top = np.full((_CONTROLS_Y, PANEL, 3), BACKGROUND, dtype=np.uint8)
@@ -290,13 +290,7 @@ class PlaySession:
         footer = [self.message] if self.message else []
         footer.append(("Type or click blocks. Enter: run. Backspace: delete. Ctrl+Z: undo. "
                        "PgUp/PgDn: task. Esc: quit.", (90, 90, 90)))
-        panel = np.concatenate([top, controls, text_block(footer, PANEL)], axis=0)
-        height = max(picture.shape[0], panel.shape[0])
-        out = np.full((height, picture.shape[1] + PANEL, 3), BACKGROUND, dtype=np.uint8)
-        out[:picture.shape[0], :picture.shape[1]] = picture
-        out[:panel.shape[0], picture.shape[1]:] = panel
-        out[:, picture.shape[1]] = GRID_LINE
-        return out
+        return beside(picture, np.concatenate([top, controls, text_block(footer, PANEL)], axis=0))
 
 
 def _outline(img: np.ndarray, x: int, y: int, w: int, h: int) -> None:
