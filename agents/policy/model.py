@@ -24,6 +24,7 @@ from agents.policy.config import ModelConfig
 from agents.policy.tokenizer import DomainTokenizer, PolicyTokenizer, TextTokenizer, load_tokenizer
 from xlogo_gym.encoding import MAX_COLS, MAX_ROWS
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import atomic_path, read_json, write_atomic
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -140,38 +141,23 @@ def load_policy_state(model: PolicyModel, state: dict[str, torch.Tensor], where:
     model.load_state_dict(state, strict=False)
 
 
-def _write_atomic(path: str, write: Any) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def save_policy(model: PolicyModel, directory: str, training: dict[str, Any] | None = None) -> None:
     """Write model.safetensors, config.json and the tokenizer into `directory` (file by file, atomically)."""
     from safetensors.torch import save_file
 
     os.makedirs(directory, exist_ok=True)
     state = {k: v.cpu() for k, v in policy_state(model).items()}
-    _write_atomic(os.path.join(directory, WEIGHTS_FILE), lambda p: save_file(state, p, metadata={"format": "pt"}))
+    with atomic_path(os.path.join(directory, WEIGHTS_FILE)) as tmp:
+        save_file(state, tmp, metadata={"format": "pt"})
     config = {"format_version": FORMAT_VERSION, "tokenizer": model.tokenizer.kind, "model": asdict(model.config),
               "parameters": model.num_parameters(), "training": training or {}}
-
-    def dump(path: str) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(config, fh, indent=2)
-            fh.write("\n")
-
-    _write_atomic(os.path.join(directory, CONFIG_FILE), dump)
+    write_atomic(os.path.join(directory, CONFIG_FILE), json.dumps(config, indent=2) + "\n")
     model.tokenizer.save(directory)
 
 
 def read_config(directory: str) -> dict[str, Any]:
     path = os.path.join(directory, CONFIG_FILE)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            config = json.load(fh)
-    except (OSError, json.JSONDecodeError) as err:
-        raise XLogoError(f"cannot read the policy config: {err}", path) from None
+    config = read_json(path)
     if config.get("format_version") != FORMAT_VERSION:
         raise XLogoError(f"format_version {config.get('format_version')!r} is not {FORMAT_VERSION}", path)
     return config

@@ -31,6 +31,7 @@ import numpy as np
 
 from xlogo_gym.encoding import MAX_COLS, TASK_VOCAB, encode_task
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import read_json, write_atomic
 from xlogo_gym.grammar import ACTIONS
 from xlogo_gym.program import OP_BK, OP_FD, OP_LT, OP_RT, Program
 from xlogo_gym.task import Task
@@ -134,18 +135,14 @@ class DomainTokenizer:
         return [token, self._heading_ids[heading]], cell
 
     def save(self, directory: str) -> None:
-        with open(os.path.join(directory, TOKENIZER_FILE), "w", encoding="utf-8") as fh:
-            json.dump({"kind": self.kind, "vocab": list(self.vocab), "bag_width": BAG_WIDTH,
-                       "turtle_state": self.turtle_state}, fh, indent=1)
+        write_atomic(os.path.join(directory, TOKENIZER_FILE), json.dumps(
+            {"kind": self.kind, "vocab": list(self.vocab), "bag_width": BAG_WIDTH, "turtle_state": self.turtle_state},
+            indent=1))
 
     @classmethod
     def load(cls, directory: str) -> DomainTokenizer:
         path = os.path.join(directory, TOKENIZER_FILE)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                saved = json.load(fh)
-        except (OSError, json.JSONDecodeError) as err:
-            raise XLogoError(f"cannot read the tokenizer: {err}", path) from None
+        saved = read_json(path)
         tokenizer = cls(bool(saved.get("turtle_state", False)))
         if saved.get("vocab") != list(tokenizer.vocab) or saved.get("bag_width") != BAG_WIDTH:
             raise XLogoError("vocabulary differs from this version's TASK_VOCAB + ACTIONS", path)

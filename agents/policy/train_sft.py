@@ -38,6 +38,7 @@ from agents.policy.decode import decode_batched
 from agents.policy.model import PolicyModel, build_policy, load_policy_state, policy_state, save_policy
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import atomic_path
 from xlogo_gym.generator import canonical_json
 
 log = logging.getLogger(__name__)
@@ -96,9 +97,8 @@ def _device(name: str) -> torch.device:
 
 
 def _save_resume(path: str, state: dict[str, Any]) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(state, tmp)
 
 
 def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> dict[str, Any]:

@@ -56,6 +56,7 @@ from agents.ppo.policy import TurtleTrace, XLogoTransformerPolicy, policy_output
 from xlogo_gym.emulator import execute
 from xlogo_gym.envs.xlogo_mini import XLogoMiniEnv
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import atomic_path, write_atomic
 from xlogo_gym.generator import canonical_json
 
 log = logging.getLogger(__name__)
@@ -278,10 +279,10 @@ class TrainingMonitor(BaseCallback):
 
     def checkpoint(self) -> None:
         out = self.config.out
-        tmp = os.path.join(out, f"resume.tmp{os.getpid()}.zip")
-        self.model.save(tmp)
-        os.replace(tmp, os.path.join(out, RESUME_FILE))
-        _write_json(os.path.join(out, CURRICULUM_FILE), {**self.curriculum.state(), "training": self.training})
+        with atomic_path(os.path.join(out, RESUME_FILE), suffix=".zip") as tmp:
+            self.model.save(tmp)
+        write_atomic(os.path.join(out, CURRICULUM_FILE),
+                     json.dumps({**self.curriculum.state(), "training": self.training}))
         save_policy(transformer_of(self.model), out, {**self.training, "steps": self.num_timesteps})
         self.last_checkpoint = time.monotonic()
 
@@ -289,13 +290,6 @@ class TrainingMonitor(BaseCallback):
         if self.rollouts and not self.stopped:  # the update after the last rollout
             self.update_seconds += time.monotonic() - self.rollout_end
         self.bar.close()
-
-
-def _write_json(path: str, obj: Any) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh)
-    os.replace(tmp, path)
 
 
 def _device(name: str) -> str:
@@ -357,7 +351,7 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
     tasks = [e.task for e in eval_tasks]
     monitor = TrainingMonitor(config, curriculum, tasks, training, started)
     if ppo.num_timesteps == 0:
-        _write_json(os.path.join(config.out, "ppo_config.json"), config.to_json())
+        write_atomic(os.path.join(config.out, "ppo_config.json"), json.dumps(config.to_json()))
         before = greedy_success(transformer_of(ppo), tasks)
         training["history"] = [{"steps": 0, "greedy_success": before, "minutes": 0.0}]
         training["best_greedy_success"] = monitor.best = before
