@@ -25,7 +25,7 @@ from agents.policy.model import build_policy, load_policy, save_policy
 from agents.policy.train_sft import gather_examples
 from agents.ppo.config import PPOConfig
 from agents.ppo.policy import transformer_of
-from agents.ppo.train import OnlineCurriculum, SupervisedKL, TrainingMonitor, build_ppo, make_vec_env
+from agents.ppo.train import OnlineCurriculum, RolloutAdvantages, TrainingMonitor, build_ppo, make_vec_env
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
     pool = gather_examples(SFTConfig(seed=7, generate=1000, exclude_suites=[]))
     curriculum = OnlineCurriculum(pool, config.curriculum_mix, config.curriculum_window, config.seed)
     ppo = build_ppo(config, make_vec_env(curriculum, config.envs, config.reward, config.seed), "cpu")
-    kl = SupervisedKL(load_policy(checkpoint), config.kl_coef)
+    kl = RolloutAdvantages(load_policy(checkpoint), config.kl_coef)
     monitor = TrainingMonitor(config, curriculum, [], {}, time.monotonic())
     started = time.perf_counter()
     ppo.learn(config.total_steps, callback=CallbackList([kl, monitor]))

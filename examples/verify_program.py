@@ -16,7 +16,9 @@ task = Task.from_json({
     "description": "Find the strawberry without the lemon, with at most 6 commands.",
 })
 
-for text in ("fd fd rt fd fd", "fd rt fd", "rt fd fd lt fd", "rt fd fd fd lt fd fd", "rt repeat(2){ fd } lt repeat(2){ fd }"):
+CANDIDATES = ("fd fd rt fd fd", "fd rt fd", "rt fd fd lt fd", "rt fd fd fd lt fd fd",
+              "rt repeat(2){ fd } lt repeat(2){ fd }")
+for text in CANDIDATES:
     verdict = execute(task, Program.parse(text))
     print(f"{text:<40} -> {verdict.explain()}")
     if verdict.success:

@@ -35,7 +35,7 @@ from agents.ppo.policy import (
     policy_outputs,
     prefix_groups,
 )
-from agents.ppo.train import OnlineCurriculum, SupervisedKL, build_ppo, make_vec_env, train_ppo
+from agents.ppo.train import OnlineCurriculum, RolloutAdvantages, build_ppo, make_vec_env, train_ppo
 from xlogo_gym import XLogoError
 from xlogo_gym.cli import main
 from xlogo_gym.envs.xlogo_mini import XLogoMiniEnv
@@ -179,7 +179,7 @@ def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples
     curriculum = OnlineCurriculum(examples, 0.5, 256, 0)
     ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
     assert torch.all(ppo.policy.transformer.value_head.weight == 0)
-    kl, legal = SupervisedKL(load_policy(checkpoint), config.kl_coef), AssertLegal()
+    kl, legal = RolloutAdvantages(load_policy(checkpoint), config.kl_coef), AssertLegal()
     seen: list[float] = []
 
     class Watch(BaseCallback):
@@ -199,6 +199,38 @@ def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples
     assert sum(len(s) for s in segments) == 128 and all((np.diff(written[s]) == 1).all() for s in segments)
     batches = [b.observations["program_length"].reshape(-1).numpy() for b in buffer.get(48)]
     assert sum(len(b) for b in batches) == 128 and all(len(b) >= 48 for b in batches[:-1])
+
+
+def test_group_baseline_compares_episodes_of_one_task(checkpoint: str, examples: list[Example],
+                                                       tmp_path: object) -> None:
+    config = tiny_config(str(tmp_path), checkpoint, baseline="group", group_size=4, vf_coef=0.0)
+    curriculum = OnlineCurriculum(examples, 0.0, 256, 0, group_size=4)
+    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
+    grouped: list[float] = []
+
+    class Watch(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            grouped.append(self.logger.name_to_value["rollout/grouped_steps"])
+            buffer = self.model.rollout_buffer  # type: ignore[attr-defined]
+            rewards, advantages = buffer.rewards.copy(), buffer.advantages.copy()
+            starts, written = buffer.episode_starts, buffer.observations["program_length"][..., 0]
+            for env in range(buffer.n_envs):  # constant along an episode, zero where no group was formed
+                for step in range(1, buffer.buffer_size):
+                    if not starts[step, env]:
+                        assert advantages[step, env] == advantages[step - 1, env] or written[step, env] == 0
+            # the advantages of a task's complete episodes sum to zero (leave-one-out baseline)
+            assert abs(advantages[written == 0].sum()) < 1e-4 * max(1.0, abs(rewards).sum())
+
+    ppo.learn(256, callback=CallbackList([RolloutAdvantages(load_policy(checkpoint), 0.0, "group"), Watch()]))
+    assert grouped[0] > 0 and all(0 <= g <= 1 for g in grouped)
+    fresh = OnlineCurriculum(examples, 0.0, 256, 1, group_size=4)
+    draws = [fresh.draw() for _ in range(12)]
+    assert draws[:4] == [draws[0]] * 4 and draws[4:8] == [draws[4]] * 4
+    with pytest.raises(XLogoError, match="group_size"):
+        PPOConfig(baseline="group", group_size=1)
 
 
 def test_curriculum_draws_failing_families_more_often(examples: list[Example]) -> None:

@@ -118,10 +118,10 @@ def encode_task(task: Task) -> TaskEncoding:
                 if item.count > 1:
                     words.append((f"count:{item.count}", cell))
             for c, side in ((8, "right"), (9, "down")):
-                pen = lines.get((x, y, side))
-                if pen is not None:
-                    g[c] = 1 + pen
-                    words.append((f"line:{side}:{_LINE_PENS[pen]}", cell))
+                drawn = lines.get((x, y, side))
+                if drawn is not None:
+                    g[c] = 1 + drawn
+                    words.append((f"line:{side}:{_LINE_PENS[drawn]}", cell))
     words.append(("<goal>", 0))
     for i, objective in enumerate(task.goal):
         words.append((f"obj:{objective.name}", 0))

@@ -218,7 +218,7 @@ def _statement_from_json(obj: Any, where: str, depth: int) -> Statement:
         if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= MAX_REPEAT:
             raise XLogoError(f"repeat 'times' must be an integer in 1..{MAX_REPEAT}, got {times!r}", where)
         return Repeat(times, _statements_from_json(obj["body"], f"{where}.body", depth + 1))
-    return Command(kind)
+    return Command(str(kind))
 
 
 def _statement_to_json(s: Statement) -> dict[str, Any]:

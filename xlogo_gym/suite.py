@@ -37,7 +37,7 @@ def load_reference_suite(directory: str) -> list[SuiteEntry]:
     World entries wrap the world in `world_json` and codes in `code_json`. Ids in the worlds
     file without a goal or constraints are skipped with a logged warning.
     """
-    data = {}
+    data: dict[str, Any] = {}
     for key, name in REFERENCE_FILES.items():
         path = os.path.join(directory, name)
         if key == "codes" and not os.path.exists(path):

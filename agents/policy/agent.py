@@ -12,13 +12,13 @@ from agents.base import Agent, AgentFailure, Candidate
 from agents.policy.decode import sample, select_verified
 from agents.policy.model import PolicyModel, load_policy
 from agents.policy.tokenizer import Prompt
+from agents.registry import POLICY_NAMES
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.grammar import DEFAULT_MAX_TOKENS
 from xlogo_gym.task import CodeConstraint, Task
 
-#: Named checkpoints shipped with the package: `load_agent("default")` reads CHECKPOINTS / "default".
+#: Named checkpoints (`agents.registry.POLICY_NAMES`): `load_agent("default")` reads CHECKPOINTS / "default".
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
-NAMED_CHECKPOINTS = ("default", "ppo")
 
 
 class PolicyAgent(Agent):
@@ -70,7 +70,7 @@ class PolicyAgent(Agent):
 
 def checkpoint_dir(path_or_name: str) -> str:
     """The directory of a named checkpoint (`default`, `ppo`) or the path given."""
-    return str(CHECKPOINTS / path_or_name) if path_or_name in NAMED_CHECKPOINTS else path_or_name
+    return str(CHECKPOINTS / path_or_name) if path_or_name in POLICY_NAMES else path_or_name
 
 
 def load_agent(path_or_name: str = "default", *, device: str = "cpu", **options: object) -> PolicyAgent:
@@ -78,5 +78,5 @@ def load_agent(path_or_name: str = "default", *, device: str = "cpu", **options:
     directory = checkpoint_dir(path_or_name)
     if not os.path.isdir(directory):
         raise XLogoError("no policy checkpoint here (train one with `xlogo-gym train-sft`)", directory)
-    name = f"policy:{path_or_name}" if path_or_name in NAMED_CHECKPOINTS else f"policy:{os.path.basename(directory)}"
+    name = f"policy:{path_or_name}" if path_or_name in POLICY_NAMES else f"policy:{os.path.basename(directory)}"
     return PolicyAgent(load_policy(directory, device), name=name, **options)  # type: ignore[arg-type]

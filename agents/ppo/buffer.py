@@ -6,6 +6,11 @@ instead, in step order, lets `XLogoTransformerPolicy` evaluate every step of a s
 forward pass over its longest prefix (`agents.ppo.policy.prefix_groups`). The PPO update itself
 is MaskablePPO's, unchanged; minibatches hold `batch_size` steps or a few more (segments are
 not split) and are shuffled by segment.
+
+`group_advantages` replaces the critic's advantages by a per-task baseline (RLOO, Kool et al.
+2019; GRPO, Shao et al. 2024): when the sampler hands each task to several episodes of a
+rollout, an episode's advantage is its return minus the mean return of the task's other
+episodes, so the signal comes from tasks the policy sometimes solves and sometimes not.
 """
 
 from __future__ import annotations
@@ -27,6 +32,35 @@ class EpisodeRolloutBuffer(MaskableDictRolloutBuffer):
         rows = np.arange(total)
         starts = (rows % self.buffer_size == 0) | (np.r_[-2, written[:-1]] + 1 != written)
         return np.split(rows, np.flatnonzero(starts)[1:])
+
+    def group_advantages(self, last_dones: np.ndarray) -> float:
+        """Per-task leave-one-out advantages (called after the rollout, before `get`); returns the share of
+        steps that got one. Every step of a complete episode whose task (its `task_tokens` and
+        `task_cells`) has another complete episode in the rollout gets `return - mean(other returns)`;
+        other steps (episodes cut by the rollout's ends, tasks played once) get 0. `returns` become
+        advantages + values, as GAE leaves them."""
+        task = np.concatenate([self.observations["task_tokens"], self.observations["task_cells"]], -1)
+        ends = np.concatenate([self.episode_starts[1:], last_dones[None]], 0).astype(bool)
+        episodes: dict[bytes, list[tuple[int, int, int, float]]] = {}
+        for env in range(self.n_envs):
+            start = None
+            for step in range(self.buffer_size):
+                if self.episode_starts[step, env] or step == 0:
+                    start = step if self.observations["program_length"][step, env].item() == 0 else None
+                if ends[step, env] and start is not None:
+                    total = float(self.rewards[start:step + 1, env].sum())
+                    episodes.setdefault(task[start, env].tobytes(), []).append((env, start, step, total))
+        self.advantages[:] = 0.0
+        for group in episodes.values():
+            if len(group) < 2:
+                continue
+            totals = np.array([total for *_, total in group])
+            baselines = (totals.sum() - totals) / (len(group) - 1)
+            for (env, start, stop, total), baseline in zip(group, baselines, strict=True):
+                self.advantages[start:stop + 1, env] = total - baseline
+        self.returns = self.advantages + self.values
+        covered = sum(stop + 1 - start for g in episodes.values() if len(g) > 1 for _, start, stop, _ in g)
+        return covered / (self.buffer_size * self.n_envs)
 
     def get(self, batch_size: int | None = None) -> Generator[MaskableDictRolloutBufferSamples, None, None]:  # type: ignore[override]
         assert self.full, "the rollout buffer is not full"

@@ -9,6 +9,7 @@ from xlogo_gym.envs.xlogo_mini import REWARDS
 from xlogo_gym.errors import XLogoError
 
 CURRICULA = ("uniform", "emulator")
+BASELINES = ("value", "group")
 
 
 @dataclass
@@ -57,6 +58,11 @@ class PPOConfig:
     """stop an update early once PPO's approx. KL to the rollout policy exceeds this (0: never)"""
     kl_coef: float = 0.05
     """per-token penalty on the log-ratio to the supervised policy (0: none)"""
+    baseline: str = "value"
+    """advantage baseline: value (the critic, GAE) or group (each task played group_size times per
+    rollout; return minus the mean return of its other episodes)"""
+    group_size: int = 8
+    """episodes per task with baseline=group"""
     reward: str = "sparse"
     """env reward: sparse (1 on success) or shaped"""
     curriculum: str = "emulator"
@@ -77,6 +83,10 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if self.curriculum not in CURRICULA:
             raise XLogoError(f"must be one of {', '.join(CURRICULA)}, got {self.curriculum!r}", "curriculum")
+        if self.baseline not in BASELINES:
+            raise XLogoError(f"must be one of {', '.join(BASELINES)}, got {self.baseline!r}", "baseline")
+        if self.baseline == "group" and self.group_size < 2:
+            raise XLogoError(f"must be at least 2 with baseline=group, got {self.group_size}", "group_size")
         if self.reward not in REWARDS:
             raise XLogoError(f"must be one of {', '.join(REWARDS)}, got {self.reward!r}", "reward")
         for name in ("pool", "envs", "n_steps", "batch_size", "epochs", "total_steps", "eval_every",

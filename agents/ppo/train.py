@@ -7,7 +7,11 @@ gets the execution-guided inputs its decoder feeds) that write programs under th
 as the agent decodes with (grammar + code constraints). The reward is the emulator's verdict
 (1 for success), minus `kl_coef` times the per-token log-ratio to the frozen supervised policy
 (the KL penalty of RL from human feedback, Ziegler et al. 2019), so the policy stays near the
-supervised one. With `curriculum="emulator"` each episode draws its task with probability
+supervised one. The advantages come from the critic (`baseline="value"`, GAE over the
+transformer's value head) or, with `baseline="group"`, from a per-task baseline: each drawn task
+is played by `group_size` episodes and an episode's advantage is its return minus the mean of the
+others' (`EpisodeRolloutBuffer.group_advantages`), so no critic shares the trunk's gradients
+(use `vf_coef=0`). With `curriculum="emulator"` each episode draws its task with probability
 
     p = (1 - mix) / N + mix * difficulty / sum(difficulty)
 
@@ -72,18 +76,25 @@ class OnlineCurriculum:
     `record(index, success)` adds an episode's outcome to a window of the last `window`
     episodes; `refresh()` (once per rollout) turns the window into per-family failure rates
     and the pool's sampling weights (`agents.policy.curriculum`). `mix=0` samples uniformly.
+    Each drawn task is handed to `group_size` consecutive episodes (of any env), so that a
+    rollout plays it several times (for the group baseline).
     """
 
-    def __init__(self, pool: Sequence[Example], mix: float, window: int, seed: int) -> None:
-        self.pool, self.mix = list(pool), mix
+    def __init__(self, pool: Sequence[Example], mix: float, window: int, seed: int, group_size: int = 1) -> None:
+        self.pool, self.mix, self.group_size = list(pool), mix, group_size
         self.outcomes: deque[tuple[int, bool]] = deque(maxlen=window)
         self.weights = sampling_weights(self.pool, None, 0.0)  # type: ignore[arg-type]
         self.rng = np.random.default_rng(seed)
         self._cumulative = np.cumsum(self.weights)
+        self._index, self._left = 0, 0
 
     def draw(self) -> int:
-        return int(min(np.searchsorted(self._cumulative, self.rng.random() * self._cumulative[-1]),
-                       len(self.pool) - 1))
+        if self._left == 0:
+            self._index = int(min(np.searchsorted(self._cumulative, self.rng.random() * self._cumulative[-1]),
+                                  len(self.pool) - 1))
+            self._left = self.group_size
+        self._left -= 1
+        return self._index
 
     def record(self, index: int, success: bool) -> None:
         self.outcomes.append((index, success))
@@ -155,14 +166,16 @@ def action_logprobs(model: PolicyModel, observations: dict[str, np.ndarray], act
     return out
 
 
-class SupervisedKL(BaseCallback):
+class RolloutAdvantages(BaseCallback):
     """After each rollout: the per-token log-ratio to the frozen supervised policy, logged as
     `rollout/kl_supervised` (its mean estimates KL(policy || supervised) per token) and, with
-    `coef > 0`, subtracted from the rewards (times `coef`) before the advantages are recomputed."""
+    `kl_coef > 0`, subtracted from the rewards (times `kl_coef`); then the advantages are recomputed
+    with the critic (`baseline="value"`: GAE) or the per-task group baseline (`baseline="group"`:
+    `EpisodeRolloutBuffer.group_advantages`)."""
 
-    def __init__(self, reference: PolicyModel, coef: float) -> None:
+    def __init__(self, reference: PolicyModel, kl_coef: float, baseline: str = "value") -> None:
         super().__init__()
-        self.reference, self.coef = reference.eval(), coef
+        self.reference, self.kl_coef, self.baseline = reference.eval(), kl_coef, baseline
         self.seconds = 0.0  # spent here, in all
         for p in self.reference.parameters():
             p.requires_grad_(False)
@@ -178,8 +191,11 @@ class SupervisedKL(BaseCallback):
                                     flat(buffer.actions).reshape(-1), flat(buffer.action_masks))
         ratio = (flat(buffer.log_probs).reshape(-1) - reference).reshape(buffer.n_envs, buffer.buffer_size).T
         self.logger.record("rollout/kl_supervised", float(ratio.mean()))
-        if self.coef > 0:
-            buffer.rewards -= self.coef * ratio
+        if self.kl_coef > 0:
+            buffer.rewards -= self.kl_coef * ratio
+        if self.baseline == "group":
+            self.logger.record("rollout/grouped_steps", buffer.group_advantages(self.locals["dones"]))
+        elif self.kl_coef > 0:
             with torch.no_grad():
                 last = self.model.policy.predict_values(  # type: ignore[operator]
                     obs_as_tensor(self.locals["new_obs"], self.model.device))
@@ -241,7 +257,7 @@ class TrainingMonitor(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         now = time.monotonic()
-        elapsed = now - self.rollout_start  # the SupervisedKL callback before this one included
+        elapsed = now - self.rollout_start  # the RolloutAdvantages callback before this one included
         self.rollout_seconds += elapsed
         steps = self.config.n_steps * self.training_env.num_envs
         self.rollouts += 1
@@ -308,12 +324,16 @@ def gather_tasks(config: PPOConfig) -> tuple[list[Example], list[Example]]:
 
 def build_ppo(config: PPOConfig, venv: DummyVecEnv, device: str) -> MaskablePPO:
     """MaskablePPO over `venv` from the checkpoint (architecture, tokenizer, weights); the value head starts at
-    zero (supervised training leaves it untrained). `MaskablePPO.load` of its saves reads the checkpoint again."""
+    zero (supervised training leaves it untrained). Group advantages are not normalised per minibatch: they
+    are already in reward units and zero for tasks played once or always solved (or always failed), which
+    normalising would turn into a push towards whatever was sampled. `MaskablePPO.load` of its saves reads
+    the checkpoint again."""
     ppo = MaskablePPO(
         XLogoTransformerPolicy, venv, learning_rate=config.lr, n_steps=config.n_steps, batch_size=config.batch_size,
         n_epochs=config.epochs, gamma=config.gamma, gae_lambda=config.gae_lambda, clip_range=config.clip_range,
         ent_coef=config.ent_coef, vf_coef=config.vf_coef, max_grad_norm=config.max_grad_norm,
-        target_kl=config.target_kl or None, seed=config.seed, device=device,
+        target_kl=config.target_kl or None, normalize_advantage=config.baseline == "value", seed=config.seed,
+        device=device,
         policy_kwargs={"checkpoint": config.checkpoint}, rollout_buffer_class=EpisodeRolloutBuffer)
     head = transformer_of(ppo).value_head
     torch.nn.init.zeros_(head.weight)
@@ -333,7 +353,8 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
     if not pool or not eval_tasks:
         raise XLogoError("no training or evaluation tasks", "pool")
     curriculum = OnlineCurriculum(pool, config.curriculum_mix if config.curriculum == "emulator" else 0.0,
-                                  config.curriculum_window, config.seed)
+                                  config.curriculum_window, config.seed,
+                                  config.group_size if config.baseline == "group" else 1)
     venv = make_vec_env(curriculum, config.envs, config.reward, config.seed)
     training: dict[str, Any] = {"method": "ppo", "config": config.to_json(),
                                 "started_from": os.path.abspath(checkpoint_dir(config.checkpoint))}
@@ -358,7 +379,7 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
         save_policy(transformer_of(ppo), os.path.join(config.out, BEST_DIR), {**training, "steps": 0})
         log.info("greedy success on %d held-out generated tasks before PPO: %.3f", len(tasks), before)
     reference = load_policy(checkpoint_dir(config.checkpoint), device)
-    callbacks = CallbackList([SupervisedKL(reference, config.kl_coef), monitor])
+    callbacks = CallbackList([RolloutAdvantages(reference, config.kl_coef, config.baseline), monitor])
     ppo.learn(config.total_steps - ppo.num_timesteps, callback=callbacks, reset_num_timesteps=False)
     final = monitor.evaluate()
     monitor.checkpoint()
