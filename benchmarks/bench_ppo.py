@@ -25,7 +25,7 @@ from agents.policy.model import build_policy, load_policy, save_policy
 from agents.policy.train_sft import gather_examples
 from agents.ppo.config import PPOConfig
 from agents.ppo.policy import transformer_of
-from agents.ppo.train import OnlineCurriculum, RolloutAdvantages, TrainingMonitor, build_ppo, make_vec_env
+from agents.ppo.train import RolloutAdvantages, TrainingMonitor, build_ppo, make_curriculum, make_vec_env
 
 
 def main() -> None:
@@ -47,9 +47,9 @@ def main() -> None:
                        n_steps=args.n_steps, total_steps=args.steps, eval_every=10**9, checkpoint_minutes=1e9,
                        threads=args.threads, device="cpu")
     pool = gather_examples(SFTConfig(seed=7, generate=1000, exclude_suites=[]))
-    curriculum = OnlineCurriculum(pool, config.curriculum_mix, config.curriculum_window, config.seed)
+    curriculum = make_curriculum(pool, config)
     ppo = build_ppo(config, make_vec_env(curriculum, config.envs, config.reward, config.seed), "cpu")
-    kl = RolloutAdvantages(load_policy(checkpoint), config.kl_coef)
+    kl = RolloutAdvantages(load_policy(checkpoint), config.kl_coef, config.baseline)
     monitor = TrainingMonitor(config, curriculum, [], {}, time.monotonic())
     started = time.perf_counter()
     ppo.learn(config.total_steps, callback=CallbackList([kl, monitor]))

@@ -175,11 +175,12 @@ class AssertLegal(BaseCallback):
 
 def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples: list[Example],
                                                        tmp_path: object) -> None:
-    config = tiny_config(str(tmp_path), checkpoint, kl_coef=0.1)
+    config = tiny_config(str(tmp_path), checkpoint, kl_coef=0.1, baseline="value")
+    assert config.value_coef == 0.5 and tiny_config("", "").value_coef == 0.0
     curriculum = OnlineCurriculum(examples, 0.5, 256, 0)
     ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
     assert torch.all(ppo.policy.transformer.value_head.weight == 0)
-    kl, legal = RolloutAdvantages(load_policy(checkpoint), config.kl_coef), AssertLegal()
+    kl, legal = RolloutAdvantages(load_policy(checkpoint), config.kl_coef, config.baseline), AssertLegal()
     seen: list[float] = []
 
     class Watch(BaseCallback):
@@ -203,7 +204,7 @@ def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples
 
 def test_group_baseline_compares_episodes_of_one_task(checkpoint: str, examples: list[Example],
                                                        tmp_path: object) -> None:
-    config = tiny_config(str(tmp_path), checkpoint, baseline="group", group_size=4, vf_coef=0.0)
+    config = tiny_config(str(tmp_path), checkpoint, group_size=4)
     curriculum = OnlineCurriculum(examples, 0.0, 256, 0, group_size=4)
     ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
     grouped: list[float] = []

@@ -32,9 +32,9 @@ class PPOConfig:
     """env steps (tokens written) in all"""
     time_limit_minutes: float | None = None
     """stop (with a checkpoint) after this many minutes of this invocation"""
-    envs: int = 16
+    envs: int = 32
     """vectorised envs (one batched forward pass per step)"""
-    n_steps: int = 64
+    n_steps: int = 32
     """steps per env per rollout"""
     batch_size: int = 256
     """minibatch of the PPO update"""
@@ -42,12 +42,12 @@ class PPOConfig:
     """passes over each rollout"""
     lr: float = 1e-5
     """Adam learning rate (small: the policy starts good)"""
-    clip_range: float = 0.1
+    clip_range: float = 0.2
     """PPO clip range"""
     ent_coef: float = 0.0
     """entropy bonus"""
-    vf_coef: float = 0.5
-    """value-loss weight"""
+    vf_coef: float | None = None
+    """value-loss weight (default: 0.5 with baseline=value; 0 with group, which needs no critic)"""
     max_grad_norm: float = 0.5
     """gradient-norm clip"""
     gamma: float = 1.0
@@ -58,10 +58,10 @@ class PPOConfig:
     """stop an update early once PPO's approx. KL to the rollout policy exceeds this (0: never)"""
     kl_coef: float = 0.05
     """per-token penalty on the log-ratio to the supervised policy (0: none)"""
-    baseline: str = "value"
+    baseline: str = "group"
     """advantage baseline: value (the critic, GAE) or group (each task played group_size times per
     rollout; return minus the mean return of its other episodes)"""
-    group_size: int = 8
+    group_size: int = 4
     """episodes per task with baseline=group"""
     reward: str = "sparse"
     """env reward: sparse (1 on success) or shaped"""
@@ -95,6 +95,11 @@ class PPOConfig:
                 raise XLogoError(f"must be at least 1, got {getattr(self, name)}", name)
         if not 0 <= self.curriculum_mix <= 1:
             raise XLogoError(f"must be in 0..1, got {self.curriculum_mix}", "curriculum_mix")
+
+    @property
+    def value_coef(self) -> float:
+        """`vf_coef`, or its default for the baseline."""
+        return self.vf_coef if self.vf_coef is not None else (0.5 if self.baseline == "value" else 0.0)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,8 +10,8 @@ as the agent decodes with (grammar + code constraints). The reward is the emulat
 supervised one. The advantages come from the critic (`baseline="value"`, GAE over the
 transformer's value head) or, with `baseline="group"`, from a per-task baseline: each drawn task
 is played by `group_size` episodes and an episode's advantage is its return minus the mean of the
-others' (`EpisodeRolloutBuffer.group_advantages`), so no critic shares the trunk's gradients
-(use `vf_coef=0`). With `curriculum="emulator"` each episode draws its task with probability
+others' (`EpisodeRolloutBuffer.group_advantages`); no critic is trained then (`vf_coef` 0),
+so no value loss reaches the shared trunk. With `curriculum="emulator"` each episode draws its task with probability
 
     p = (1 - mix) / N + mix * difficulty / sum(difficulty)
 
@@ -115,6 +115,13 @@ class OnlineCurriculum:
         self.refresh()
 
 
+def make_curriculum(pool: Sequence[Example], config: PPOConfig) -> OnlineCurriculum:
+    """The task sampler a run's settings ask for (curriculum mix, window, seed, group size)."""
+    return OnlineCurriculum(pool, config.curriculum_mix if config.curriculum == "emulator" else 0.0,
+                            config.curriculum_window, config.seed,
+                            config.group_size if config.baseline == "group" else 1)
+
+
 class CurriculumTasks(gym.Wrapper):
     """Each reset plays the task the curriculum draws; each finished episode reports its success."""
 
@@ -173,7 +180,7 @@ class RolloutAdvantages(BaseCallback):
     with the critic (`baseline="value"`: GAE) or the per-task group baseline (`baseline="group"`:
     `EpisodeRolloutBuffer.group_advantages`)."""
 
-    def __init__(self, reference: PolicyModel, kl_coef: float, baseline: str = "value") -> None:
+    def __init__(self, reference: PolicyModel, kl_coef: float, baseline: str) -> None:
         super().__init__()
         self.reference, self.kl_coef, self.baseline = reference.eval(), kl_coef, baseline
         self.seconds = 0.0  # spent here, in all
@@ -331,7 +338,7 @@ def build_ppo(config: PPOConfig, venv: DummyVecEnv, device: str) -> MaskablePPO:
     ppo = MaskablePPO(
         XLogoTransformerPolicy, venv, learning_rate=config.lr, n_steps=config.n_steps, batch_size=config.batch_size,
         n_epochs=config.epochs, gamma=config.gamma, gae_lambda=config.gae_lambda, clip_range=config.clip_range,
-        ent_coef=config.ent_coef, vf_coef=config.vf_coef, max_grad_norm=config.max_grad_norm,
+        ent_coef=config.ent_coef, vf_coef=config.value_coef, max_grad_norm=config.max_grad_norm,
         target_kl=config.target_kl or None, normalize_advantage=config.baseline == "value", seed=config.seed,
         device=device,
         policy_kwargs={"checkpoint": config.checkpoint}, rollout_buffer_class=EpisodeRolloutBuffer)
@@ -352,9 +359,7 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
         pool, eval_tasks = gather_tasks(config)
     if not pool or not eval_tasks:
         raise XLogoError("no training or evaluation tasks", "pool")
-    curriculum = OnlineCurriculum(pool, config.curriculum_mix if config.curriculum == "emulator" else 0.0,
-                                  config.curriculum_window, config.seed,
-                                  config.group_size if config.baseline == "group" else 1)
+    curriculum = make_curriculum(pool, config)
     venv = make_vec_env(curriculum, config.envs, config.reward, config.seed)
     training: dict[str, Any] = {"method": "ppo", "config": config.to_json(),
                                 "started_from": os.path.abspath(checkpoint_dir(config.checkpoint))}
