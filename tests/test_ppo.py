@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 
 import gymnasium as gym
@@ -173,6 +174,20 @@ class AssertLegal(BaseCallback):
         return True
 
 
+class AfterRollout(BaseCallback):
+    """Calls `check(callback)` after each rollout, once the advantages are final."""
+
+    def __init__(self, check: Callable[[BaseCallback], None]) -> None:
+        super().__init__()
+        self.check = check
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.check(self)
+
+
 def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples: list[Example],
                                                        tmp_path: object) -> None:
     config = tiny_config(str(tmp_path), checkpoint, kl_coef=0.1, baseline="value")
@@ -182,15 +197,8 @@ def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples
     assert torch.all(ppo.policy.transformer.value_head.weight == 0)
     kl, legal = RolloutAdvantages(load_policy(checkpoint), config.kl_coef, config.baseline), AssertLegal()
     seen: list[float] = []
-
-    class Watch(BaseCallback):
-        def _on_step(self) -> bool:
-            return True
-
-        def _on_rollout_end(self) -> None:
-            seen.append(self.logger.name_to_value["rollout/kl_supervised"])
-
-    ppo.learn(256, callback=CallbackList([kl, legal, Watch()]))
+    watch = AfterRollout(lambda callback: seen.append(callback.logger.name_to_value["rollout/kl_supervised"]))
+    ppo.learn(256, callback=CallbackList([kl, legal, watch]))
     assert legal.checked >= 256
     assert abs(seen[0]) < 1e-5  # the first rollout's policy is the supervised one
     assert len(curriculum.outcomes) > 0
@@ -209,23 +217,20 @@ def test_group_baseline_compares_episodes_of_one_task(checkpoint: str, examples:
     ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
     grouped: list[float] = []
 
-    class Watch(BaseCallback):
-        def _on_step(self) -> bool:
-            return True
+    def check(callback: BaseCallback) -> None:
+        grouped.append(callback.logger.name_to_value["rollout/grouped_steps"])
+        buffer = callback.model.rollout_buffer  # type: ignore[attr-defined]
+        rewards, advantages = buffer.rewards.copy(), buffer.advantages.copy()
+        starts, written = buffer.episode_starts, buffer.observations["program_length"][..., 0]
+        for env in range(buffer.n_envs):  # constant along an episode, zero where no group was formed
+            for step in range(1, buffer.buffer_size):
+                if not starts[step, env]:
+                    assert advantages[step, env] == advantages[step - 1, env] or written[step, env] == 0
+        # the advantages of a task's complete episodes sum to zero (leave-one-out baseline)
+        assert abs(advantages[written == 0].sum()) < 1e-4 * max(1.0, abs(rewards).sum())
 
-        def _on_rollout_end(self) -> None:
-            grouped.append(self.logger.name_to_value["rollout/grouped_steps"])
-            buffer = self.model.rollout_buffer  # type: ignore[attr-defined]
-            rewards, advantages = buffer.rewards.copy(), buffer.advantages.copy()
-            starts, written = buffer.episode_starts, buffer.observations["program_length"][..., 0]
-            for env in range(buffer.n_envs):  # constant along an episode, zero where no group was formed
-                for step in range(1, buffer.buffer_size):
-                    if not starts[step, env]:
-                        assert advantages[step, env] == advantages[step - 1, env] or written[step, env] == 0
-            # the advantages of a task's complete episodes sum to zero (leave-one-out baseline)
-            assert abs(advantages[written == 0].sum()) < 1e-4 * max(1.0, abs(rewards).sum())
-
-    ppo.learn(256, callback=CallbackList([RolloutAdvantages(load_policy(checkpoint), 0.0, "group"), Watch()]))
+    ppo.learn(256, callback=CallbackList([RolloutAdvantages(load_policy(checkpoint), 0.0, "group"),
+                                          AfterRollout(check)]))
     assert grouped[0] > 0 and all(0 <= g <= 1 for g in grouped)
     fresh = OnlineCurriculum(examples, 0.0, 256, 1, group_size=4)
     draws = [fresh.draw() for _ in range(12)]
