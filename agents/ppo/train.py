@@ -11,7 +11,8 @@ supervised one. The advantages come from the critic (`baseline="value"`, GAE ove
 transformer's value head) or, with `baseline="group"`, from a per-task baseline: each drawn task
 is played by `group_size` episodes and an episode's advantage is its return minus the mean of the
 others' (`EpisodeRolloutBuffer.group_advantages`); no critic is trained then (`vf_coef` 0),
-so no value loss reaches the shared trunk. With `curriculum="emulator"` each episode draws its task with probability
+so no value loss reaches the shared trunk. With `curriculum="emulator"` each episode draws its
+task with probability
 
     p = (1 - mix) / N + mix * difficulty / sum(difficulty)
 
@@ -340,8 +341,7 @@ def build_ppo(config: PPOConfig, venv: DummyVecEnv, device: str) -> MaskablePPO:
         n_epochs=config.epochs, gamma=config.gamma, gae_lambda=config.gae_lambda, clip_range=config.clip_range,
         ent_coef=config.ent_coef, vf_coef=config.value_coef, max_grad_norm=config.max_grad_norm,
         target_kl=config.target_kl or None, normalize_advantage=config.baseline == "value", seed=config.seed,
-        device=device,
-        policy_kwargs={"checkpoint": config.checkpoint}, rollout_buffer_class=EpisodeRolloutBuffer)
+        device=device, policy_kwargs={"checkpoint": config.checkpoint}, rollout_buffer_class=EpisodeRolloutBuffer)
     head = transformer_of(ppo).value_head
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
