@@ -36,7 +36,6 @@ from agents.ppo.policy import (
     policy_outputs,
     prefix_groups,
 )
-from agents.ppo.self_imitation import SelfImitation
 from agents.ppo.train import OnlineCurriculum, RolloutAdvantages, build_ppo, make_vec_env, train_ppo
 from xlogo_gym import XLogoError
 from xlogo_gym.cli import main
@@ -240,42 +239,6 @@ def test_group_baseline_compares_episodes_of_one_task(checkpoint: str, examples:
         PPOConfig(baseline="group", group_size=1)
 
 
-def test_self_imitation_replays_solved_episodes_and_fits_them(checkpoint: str, examples: list[Example],
-                                                               tmp_path: object) -> None:
-    config = tiny_config(str(tmp_path), checkpoint, group_size=4)
-    curriculum = OnlineCurriculum(examples, 0.0, 256, 0, group_size=4)
-    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
-    imitation = SelfImitation(lr=1e-3, batches=1, batch_size=64, capacity=50, max_grad_norm=1.0, seed=0)
-    ppo.learn(1024, callback=CallbackList([RolloutAdvantages(load_policy(checkpoint), 0.0, "group"), imitation]))
-    assert 0 < len(imitation.replay) <= 50
-    env = traced([examples[0].task], mask_constraints=True)
-    for episode in imitation.replay:  # whole episodes, from the empty program, that the emulator accepted
-        written = episode["observations"]["program_length"].reshape(-1)
-        assert (written == np.arange(len(written))).all() and 0 < episode["weight"] <= 1
-        tokens = episode["observations"]["task_tokens"][0]
-        task = next(e.task for e in examples if np.array_equal(play(env, e.task, [])["task_tokens"], tokens))
-        env.reset(options={"task": task})
-        for action in episode["actions"].reshape(-1):
-            _, _, done, _, info = env.step(int(action))
-        assert done and info["success"]
-
-    def replay_loss() -> float:
-        batch = imitation.minibatch()
-        with torch.no_grad():
-            _, log_prob, _ = ppo.policy.evaluate_actions(
-                {k: torch.as_tensor(v) for k, v in batch["observations"].items()},
-                torch.as_tensor(batch["actions"]).long().flatten(), action_masks=batch["action_masks"])
-        return float(-log_prob.mean())
-
-    imitation.batch_size = 10_000  # each minibatch is the whole replay
-    before = replay_loss()
-    for _ in range(5):
-        imitation.imitate()
-    assert replay_loss() < before
-    with pytest.raises(XLogoError, match="self_imitation_lr"):
-        PPOConfig(self_imitation_lr=-1)
-
-
 def test_curriculum_draws_failing_families_more_often(examples: list[Example]) -> None:
     curriculum = OnlineCurriculum(examples, 0.9, 1000, 0)
     assert np.allclose(curriculum.weights, 1 / len(examples))
@@ -327,7 +290,7 @@ def test_cli_runs_and_rejects_bad_settings(checkpoint: str, examples: list[Examp
     out = os.path.join(str(tmp_path), "run")
     code = main(["train-ppo", "--out", out, "--checkpoint", checkpoint, "--pool", "24", "--eval-tasks", "4",
                  "--exclude-suites", "--total-steps", "128", "--envs", "4", "--n-steps", "32", "--batch-size", "64",
-                 "--epochs", "1", "--threads", "1", "--device", "cpu", "--self-imitation-lr", "1e-4"])
+                 "--epochs", "1", "--threads", "1", "--device", "cpu"])
     assert code == 0
     printed = capsys.readouterr().out
     result = json.loads(printed[: printed.rindex("}") + 1])

@@ -71,13 +71,6 @@ class PPOConfig:
     """share of the sampling probability that follows the failure rates"""
     curriculum_window: int = 4096
     """recent episodes the failure rates are measured on"""
-    self_imitation_lr: float = 0.0
-    """learning rate of self-imitation (0: off): after each update, imitate replayed successful episodes
-    whose advantage was positive (`agents.ppo.self_imitation`)"""
-    self_imitation_batches: int = 2
-    """self-imitation minibatches (of batch_size steps) per rollout"""
-    self_imitation_capacity: int = 2000
-    """episodes the self-imitation replay keeps (the latest)"""
     eval_every: int = 20
     """rollouts between greedy evaluations"""
     checkpoint_minutes: float = 5.0
@@ -97,11 +90,9 @@ class PPOConfig:
         if self.reward not in REWARDS:
             raise XLogoError(f"must be one of {', '.join(REWARDS)}, got {self.reward!r}", "reward")
         for name in ("pool", "envs", "n_steps", "batch_size", "epochs", "total_steps", "eval_every",
-                     "curriculum_window", "self_imitation_batches", "self_imitation_capacity"):
+                     "curriculum_window"):
             if getattr(self, name) < 1:
                 raise XLogoError(f"must be at least 1, got {getattr(self, name)}", name)
-        if self.self_imitation_lr < 0:
-            raise XLogoError(f"must be at least 0, got {self.self_imitation_lr}", "self_imitation_lr")
         if not 0 <= self.curriculum_mix <= 1:
             raise XLogoError(f"must be in 0..1, got {self.curriculum_mix}", "curriculum_mix")
 

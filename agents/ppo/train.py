@@ -58,7 +58,6 @@ from agents.policy.train_sft import gather_examples
 from agents.ppo.buffer import EpisodeRolloutBuffer
 from agents.ppo.config import PPOConfig
 from agents.ppo.policy import TurtleTrace, XLogoTransformerPolicy, policy_outputs, transformer_of
-from agents.ppo.self_imitation import SelfImitation
 from xlogo_gym.emulator import execute
 from xlogo_gym.envs.xlogo_mini import XLogoMiniEnv
 from xlogo_gym.errors import XLogoError
@@ -385,12 +384,8 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
         save_policy(transformer_of(ppo), os.path.join(config.out, BEST_DIR), {**training, "steps": 0})
         log.info("greedy success on %d held-out generated tasks before PPO: %.3f", len(tasks), before)
     reference = load_policy(checkpoint_dir(config.checkpoint), device)
-    callbacks: list[BaseCallback] = [RolloutAdvantages(reference, config.kl_coef, config.baseline)]
-    if config.self_imitation_lr > 0:
-        callbacks.append(SelfImitation(config.self_imitation_lr, config.self_imitation_batches, config.batch_size,
-                                       config.self_imitation_capacity, config.max_grad_norm, config.seed))
-    ppo.learn(config.total_steps - ppo.num_timesteps, callback=CallbackList([*callbacks, monitor]),
-              reset_num_timesteps=False)
+    callbacks = CallbackList([RolloutAdvantages(reference, config.kl_coef, config.baseline), monitor])
+    ppo.learn(config.total_steps - ppo.num_timesteps, callback=callbacks, reset_num_timesteps=False)
     final = monitor.evaluate()
     monitor.checkpoint()
     minutes = (time.monotonic() - started) / 60
