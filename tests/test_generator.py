@@ -108,6 +108,21 @@ def test_constraints_hold_for_the_kept_program_and_are_described(kind: str) -> N
             assert "Start with" in g.task.description
 
 
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_constrained_programs_can_be_one_loop(share: float) -> None:
+    """Most real constrained tasks repeat one pattern: `whole_loop_prob` makes their program one loop."""
+    config = GeneratorConfig(constraint_weights={"at_most": 1, "exactly": 1}, whole_loop_prob=share)
+    rng = random.Random(7)
+    whole = []
+    for _ in range(30):
+        g = generate_task(rng, config)
+        _check(g, config)
+        loops = [s for s in g.program.body if isinstance(s, Repeat)]
+        whole.append(len(loops) == 1 and g.program.body[-1] is loops[0]
+                     and all(isinstance(s, Command) and s.kind == "setpc" for s in g.program.body[:-1]))
+    assert all(whole) if share == 1.0 else sum(whole) < len(whole) / 2
+
+
 def test_descriptions_read_like_the_real_tasks() -> None:
     rng = random.Random(3)
     seen: dict[str, str] = {}
@@ -195,6 +210,7 @@ def test_canonical_identity_ignores_id_description_and_layout() -> None:
     ({"max_rows": 0}, "max_rows"),
     ({"min_blocks": 5, "max_blocks": 4}, "max_blocks"),
     ({"loop_prob_items": 1.5}, "loop_prob_items"),
+    ({"whole_loop_prob": -0.1}, "whole_loop_prob"),
     ({"wall_prob": float("nan")}, "wall_prob"),
     ({"direction_weights": (1, 2, 3)}, "direction_weights"),
     ({"repeat_weights": {1: 1}}, "repeat_weights"),

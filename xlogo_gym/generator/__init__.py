@@ -10,7 +10,8 @@
 Pipeline of one task (`core.generate_task`, about 0.5 ms):
 
 1. `programs`: a natural program is written on an open grid (length, loops and nesting, pen
-   colours), fitting a grid size drawn from the real sizes;
+   colours; for a task with a code constraint often a single loop), fitting a grid size drawn
+   from the real sizes;
 2. `worlds`: its trace is placed on the grid; walls, forbidden and missing tiles go where the
    trace never passes, and for find goals the shorter routes are closed;
 3. `goals`: a goal structure puts its items on or off the trace and says it in English;

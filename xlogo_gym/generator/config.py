@@ -68,6 +68,9 @@ class GeneratorConfig:
     #: compaction folds more runs into loops).
     loop_prob_items: float = 0.3
     loop_prob_draw: float = 0.6
+    #: Probability that the program of a task with a code constraint is one loop and nothing else (the
+    #: real constrained tasks are mostly "repeat a pattern" puzzles: the constraint forces the loop).
+    whole_loop_prob: float = 0.5
     #: Probability that a loop body holds a loop of its own (depth 2).
     nested_prob: float = 0.35
     #: Relative weight of each repeat count 2..12.
@@ -137,8 +140,8 @@ class GeneratorConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 1 <= value <= 50:
                 raise XLogoError(f"must be a number in 1..50, got {value!r}", f"{where}.{name}")
-        for name in ("random_size_prob", "loop_prob_items", "loop_prob_draw", "nested_prob", "compact_prob",
-                     "pen_prob", "long_line_prob", "wall_prob", "forbidden_prob", "missing_prob",
+        for name in ("random_size_prob", "loop_prob_items", "loop_prob_draw", "whole_loop_prob", "nested_prob",
+                     "compact_prob", "pen_prob", "long_line_prob", "wall_prob", "forbidden_prob", "missing_prob",
                      "combined_constraints_prob"):
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:

@@ -131,11 +131,12 @@ def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables) -> Ge
     draw = structure == "draw"
     mean = config.mean_moves_draw if draw else \
         config.mean_moves_find if structure.startswith("find") else config.mean_moves_collect
-    loops = 0 if rng.random() >= (config.loop_prob_draw if draw else config.loop_prob_items) else \
-        1 if rng.random() < 0.85 else 2
+    whole_loop = kind != "none" and config.whole_loop_prob > 0 and rng.random() < config.whole_loop_prob
+    loops = 1 if whole_loop else 0 if rng.random() >= (config.loop_prob_draw if draw else config.loop_prob_items) \
+        else 1 if rng.random() < 0.85 else 2
     sampled = tables.programs.sample(rng, Limits(cols, rows, config.max_actions, self_avoiding=not draw, drawing=draw),
                                      draw and rng.random() < config.pen_prob, direction,
-                                     max(1, round(rng.gammavariate(3.0, mean / 3))), loops)
+                                     max(1, round(rng.gammavariate(3.0, mean / 3))), loops, whole_loop)
     if sampled is None:
         return None
     program, walker = sampled

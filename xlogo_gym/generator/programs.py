@@ -181,12 +181,13 @@ class ProgramSampler:
         self._tables: dict[tuple[str | None, str | None], tuple[list[Command], list[float]]] = {}
 
     def sample(self, rng: random.Random, limits: Limits, colored: bool, direction: int, target_moves: int,
-               loops: int) -> tuple[Program, Walker] | None:
+               loops: int, whole_loop: bool = False) -> tuple[Program, Walker] | None:
         """A natural program of about `target_moves` moves with `loops` loops, and the walker that ran it;
-        None if the program came out empty. `colored`: the program may change the pen colour."""
+        None if the program came out empty. `colored`: the program may change the pen colour. With
+        `whole_loop` the program is one loop (after an optional pen change), or None if none fits."""
         walker = Walker(direction, limits)
         stmts: list[Statement] = []
-        loop_at = sorted(rng.randint(0, max(0, target_moves - 1)) for _ in range(loops))
+        loop_at = [0] if whole_loop else sorted(rng.randint(0, max(0, target_moves - 1)) for _ in range(loops))
         if colored and rng.random() < 0.5:
             cmds, weights = self._table(None, "black")
             pens = [i for i, c in enumerate(cmds) if c.kind == "setpc"]
@@ -199,6 +200,8 @@ class ProgramSampler:
                 if loop is not None:
                     stmts.append(loop)
                     walker.run(loop)
+                if whole_loop:
+                    break
                 continue
             step = self._step(rng, stmts, walker, colored)
             if step is None:
@@ -211,7 +214,7 @@ class ProgramSampler:
             walker = Walker(direction, limits)
             if not all(walker.run(s) for s in stmts):
                 return None
-        if not stmts or len(walker.trace) < 2:
+        if not stmts or len(walker.trace) < 2 or (whole_loop and not isinstance(stmts[-1], Repeat)):
             return None
         return Program(tuple(stmts)), walker
 
