@@ -131,6 +131,7 @@ def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables) -> Ge
     draw = structure == "draw"
     mean = config.mean_moves_draw if draw else \
         config.mean_moves_find if structure.startswith("find") else config.mean_moves_collect
+    # no draw when off, so whole_loop_prob 0 gives the generator's earlier random stream
     whole_loop = kind != "none" and config.whole_loop_prob > 0 and rng.random() < config.whole_loop_prob
     loops = 1 if whole_loop else 0 if rng.random() >= (config.loop_prob_draw if draw else config.loop_prob_items) \
         else 1 if rng.random() < 0.85 else 2
