@@ -1,4 +1,4 @@
-"""The evaluation harness: success of any agent on a suite, by goal type, skill and failure mode.
+"""The evaluation harness: success of any agent on a suite, by goal type, family, skill and failure mode.
 
 `evaluate(agent, entries, samples, out_dir)` hands the tasks to `agent.propose` in batches (so
 a neural agent decodes many tasks at once), judges every candidate with the emulator and
@@ -7,7 +7,8 @@ writes, in `out_dir`:
 * `partial.jsonl`: one record per task, appended and flushed after every batch. A rerun
   with `resume=True` reuses them and evaluates only the tasks not yet there.
 * `report.json`: `{"summary": {...}, "tasks": [records]}`. The summary holds `n_tasks`,
-  `success_rate` (pass@1 in 0..1), `pass_at_k` ({k: rate}), rates per goal type and skill,
+  `success_rate` (pass@1 in 0..1), `pass_at_k` ({k: rate}), rates per goal type, task
+  family (`xlogo_gym.generator.task_family`, SEMANTICS.md §12.1) and skill,
   failure-mode counts and timings (`agent_seconds` over all tasks, `harness_seconds` of
   this run: judging, records and files, without the chart).
 * `report.md`: the Markdown tables (also returned by `Report.markdown()`).
@@ -39,6 +40,7 @@ from agents.base import Agent, AgentFailure, Candidate
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import read_json, write_atomic
+from xlogo_gym.generator import FAMILIES, task_family
 from xlogo_gym.program import Program
 from xlogo_gym.skills import SKILLS, infer_skills
 from xlogo_gym.suite import SuiteEntry
@@ -112,7 +114,7 @@ def judge(task: Task, candidate: Candidate) -> dict[str, Any]:
 
 def task_record(entry: SuiteEntry, candidates: Sequence[Candidate], seconds: float) -> dict[str, Any]:
     judged = [judge(entry.task, c) for c in candidates]
-    return {"task_id": entry.task_id, "goal": goal_type(entry.task),
+    return {"task_id": entry.task_id, "goal": goal_type(entry.task), "family": task_family(entry.task),
             "skills": entry.skills or infer_skills(entry.task, entry.program),
             "reference_blocks": None if entry.program is None else len(entry.program),
             "n": len(judged), "correct": sum(c["mode"] == SUCCESS for c in judged),
@@ -140,9 +142,11 @@ def summarize(records: Sequence[dict[str, Any]], agent: str, suite: str, samples
     """The report summary (see the module docstring) from task records."""
     ks = sorted({k for k in K_VALUES if k <= samples} | {samples})
     by_goal: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_skill: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         by_goal[r["goal"]].append(r)
+        by_family[r.get("family", "unknown")].append(r)
         for skill in r["skills"]:
             by_skill[skill].append(r)
     modes = Counter(c["mode"] for r in records for c in r["candidates"])
@@ -157,6 +161,8 @@ def summarize(records: Sequence[dict[str, Any]], agent: str, suite: str, samples
         "solved": sum(1 for r in records if r["correct"]),
         "by_goal": {g: {"n_tasks": len(rs), "success_rate": _rate(rs)}
                     for g, rs in sorted(by_goal.items(), key=lambda kv: (-len(kv[1]), kv[0]))},
+        "by_family": {f: {"n_tasks": len(by_family[f]), "success_rate": _rate(by_family[f])}
+                      for f in [f for f in FAMILIES if f in by_family] + sorted(set(by_family) - set(FAMILIES))},
         "by_skill": {s: {"n_tasks": len(by_skill[s]), "success_rate": _rate(by_skill[s])} for s in skill_order},
         "failure_modes": dict(sorted(modes.items(), key=lambda kv: (kv[0] != SUCCESS, -kv[1], kv[0]))),
         "mean_solution_blocks": sum(solved_blocks) / len(solved_blocks) if solved_blocks else None,
@@ -170,7 +176,7 @@ def _pct(x: float | None) -> str:
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
-    """The report's Markdown: overall, per goal type, per skill, per failure mode."""
+    """The report's Markdown: overall, per goal type, per family, per skill, per failure mode."""
     s = summary
     ks = [k for k in s["pass_at_k"] if k != "1"]
     lines = [f"## {s['agent']} on {s['suite']}", "",
@@ -179,9 +185,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
              f"| {s['n_tasks']} | {s['samples']} | {_pct(s['success_rate'])} | "
              + "".join(f"{_pct(s['pass_at_k'][k])} | " for k in ks)
              + f"{s['agent_seconds'] / max(s['n_tasks'], 1):.3f} |", ""]
-    for title, key in (("goal type", "by_goal"), ("skill", "by_skill")):
+    for title, key in (("goal type", "by_goal"), ("family", "by_family"), ("skill", "by_skill")):
         lines += [f"| {title} | tasks | success |", "|---|---:|---:|"]
-        lines += [f"| {name} | {g['n_tasks']} | {_pct(g['success_rate'])} |" for name, g in s[key].items()]
+        lines += [f"| {name} | {g['n_tasks']} | {_pct(g['success_rate'])} |" for name, g in s.get(key, {}).items()]
         lines.append("")
     total = max(s["n_candidates"], 1)
     lines += ["| outcome | candidates | share |", "|---|---:|---:|"]
@@ -190,15 +196,15 @@ def render_markdown(summary: dict[str, Any]) -> str:
 
 
 def compare_markdown(summaries: Sequence[dict[str, Any]], labels: Sequence[str] | None = None) -> str:
-    """Several reports side by side: overall, pass@k, goal types, skills and outcomes as rows."""
+    """Several reports side by side: overall, pass@k, goal types, families, skills and outcomes as rows."""
     labels = list(labels or [f"{s['agent']} on {s['suite']}" for s in summaries])
     rows: list[tuple[str, list[str]]] = [("tasks", [str(s["n_tasks"]) for s in summaries]),
                                          ("success", [_pct(s["success_rate"]) for s in summaries])]
     for k in sorted({k for s in summaries for k in s["pass_at_k"] if k != "1"}, key=int):
         rows.append((f"pass@{k}", [_pct(s["pass_at_k"].get(k)) for s in summaries]))
-    for title, key in (("goal", "by_goal"), ("skill", "by_skill")):
-        names = list(dict.fromkeys(name for s in summaries for name in s[key]))
-        rows += [(f"{title}: {name}", [_pct(s[key][name]["success_rate"]) if name in s[key] else "-"
+    for title, key in (("goal", "by_goal"), ("family", "by_family"), ("skill", "by_skill")):
+        names = list(dict.fromkeys(name for s in summaries for name in s.get(key, {})))
+        rows += [(f"{title}: {name}", [_pct(s[key][name]["success_rate"]) if name in s.get(key, {}) else "-"
                                        for s in summaries]) for name in names]
     modes = list(dict.fromkeys(m for s in summaries for m in s["failure_modes"]))
     rows += [(f"outcome: {m}", [_pct(s["failure_modes"].get(m, 0) / max(s["n_candidates"], 1)) for s in summaries])

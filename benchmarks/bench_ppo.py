@@ -22,6 +22,7 @@ from stable_baselines3.common.callbacks import CallbackList
 from agents.policy.agent import checkpoint_dir
 from agents.policy.config import ModelConfig, SFTConfig
 from agents.policy.model import build_policy, load_policy, save_policy
+from agents.policy.tokenizer import DomainTokenizer
 from agents.policy.train_sft import gather_examples
 from agents.ppo.config import PPOConfig
 from agents.ppo.policy import transformer_of
@@ -48,7 +49,8 @@ def main() -> None:
                        threads=args.threads, device="cpu")
     pool = gather_examples(SFTConfig(seed=7, generate=1000, exclude_suites=[]))
     curriculum = make_curriculum(pool, config)
-    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, config.reward, config.seed), "cpu")
+    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, config.reward, config.seed,
+                                              DomainTokenizer.load(checkpoint)), "cpu")
     kl = RolloutAdvantages(load_policy(checkpoint), config.kl_coef, config.baseline)
     monitor = TrainingMonitor(config, curriculum, [], {}, time.monotonic())
     started = time.perf_counter()

@@ -308,3 +308,34 @@ def test_to_json_round_trip_keeps_extra_keys() -> None:
     out = Task.from_json(task).to_json()
     assert out["id"] == "t1" and out["rows"] == 3
     assert json.loads(json.dumps(out)) == out
+
+
+def test_progress_follows_a_program_as_it_grows() -> None:
+    from xlogo_gym.emulator import progress
+
+    fruit = [item("strawberry", "red", 1, 0, 2), item("strawberry", "red", 2, 0, 3), item("strawberry", "red", 2, 1),
+             item("lemon", "yellow", 0, 1)]
+    task = Task.from_json(grid(goal=[obj("sum", "strawberry", total=5), obj("forbid", "lemon")], items=fruit))
+    for text, left, goal_ok in (("", 5, False), ("fd", 3, False), ("fd rt fd", 0, True), ("fd rt fd rt fd", -1, False)):
+        state = progress(task, Program.parse(text))
+        assert (state.left, state.goal_ok, state.wrong, state.crashed) == (left, goal_ok, False, False), text
+        assert state.goal_ok == execute(task, Program.parse(text)).goal_ok
+    crash = progress(task, Program.parse("fd rt fd lt fd"))  # the last fd leaves the grid
+    assert crash.crashed and not crash.goal_ok and (crash.cell, crash.heading) == (2, 0)
+    lemon = progress(task, Program.parse("lt fd"))
+    assert lemon.wrong and not lemon.goal_ok and lemon.left == 5
+
+
+def test_progress_counts_the_lines_left_and_wrong_ones() -> None:
+    from xlogo_gym.emulator import progress
+
+    task = Task.from_json(grid(goal=[{"name": "draw", "specs": [[]]}],
+                               lines=[line(1, 1, 1, 0), line(1, 0, 2, 0, "#D60000")]))
+    assert progress(task, Program.parse("")).left == 2
+    first = progress(task, Program.parse("fd"))
+    assert (first.left, first.wrong, first.goal_ok) == (1, False, False)
+    black = progress(task, Program.parse("fd rt fd"))  # the second line in the wrong colour
+    assert (black.left, black.wrong) == (1, True)
+    done = progress(task, Program.parse("fd rt setpc(red) fd"))
+    assert (done.left, done.wrong, done.goal_ok) == (0, False, True)
+    assert done.goal_ok == execute(task, Program.parse("fd rt setpc(red) fd")).goal_ok

@@ -13,12 +13,15 @@ from hypothesis import strategies as st
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.generator import (
+    FAMILIES,
     GOAL_STRUCTURES,
     GeneratorConfig,
     canonical_json,
     generate_task,
     generate_tasks,
     is_heldout,
+    loop_free_bound,
+    task_family,
     task_hash,
     world_hash,
 )
@@ -218,6 +221,12 @@ def test_canonical_identity_ignores_id_description_and_layout() -> None:
     ({"heldout": "maybe"}, "heldout"),
     ({"constraint_weights": {"never": 1}}, "constraint_weights"),
     ({"max_sum_total": True}, "max_sum_total"),
+    ({"dense_prob": 1.5}, "dense_prob"),
+    ({"dense_find_prob": -0.2}, "dense_find_prob"),
+    ({"loop_forcing_prob": "high"}, "loop_forcing_prob"),
+    ({"dont_use_prob": float("inf")}, "dont_use_prob"),
+    ({"sum_layout": {"square": 1}}, "sum_layout"),
+    ({"sum_layout": {"four": 0}}, "sum_layout"),
 ])
 def test_bad_settings_name_the_field(settings_: dict, field: str) -> None:
     with pytest.raises(XLogoError, match=field):
@@ -259,3 +268,123 @@ def test_compact_folds_runs() -> None:
     assert str(compact(Program.parse("fd fd fd fd rt"))) == "repeat(4){\n  fd\n}\nrt\n"
     assert str(compact(Program.parse("fd rt fd rt fd rt"))) == "repeat(3){\n  fd\n  rt\n}\n"
     assert compact(Program.parse("fd fd rt")) == Program.parse("fd fd rt")  # no saving
+
+
+def _free(task: Task) -> set[tuple[int, int]]:
+    start = (task.world.turtle.x, task.world.turtle.y)
+    return {(t.x, t.y) for t in task.world.tiles if t.allowed and (t.x, t.y) != start}
+
+
+@pytest.mark.parametrize("structure", ["find+forbid", "find+forbid+forbid", "collectall", "collectall+forbid",
+                                       "concat"])
+def test_dense_logic_worlds_fill_every_free_cell(structure: str) -> None:
+    config = GeneratorConfig(goal_weights={structure: 1}, dense_prob=1, size_weights={"3x3": 1, "4x4": 1},
+                             random_size_prob=0)
+    rng = random.Random(structure)
+    palettes = Counter()
+    for _ in range(30):
+        g = generate_task(rng, config)
+        _check(g, config)
+        task = g.task
+        assert {(i.x, i.y) for i in task.world.items} == _free(task), task.to_json()
+        assert execute(task, g.program).success and not execute(task, Program()).success
+        assert g.features["dense"] and task_family(task) == g.features["family"]
+        names = {i.name for i in task.world.items}
+        palettes["circles" if names == {"circle"} and len({i.color for i in task.world.items}) > 3 else
+                 "shapes" if names <= {"circle", "cross", "rectangle", "triangle"} else "mixed"] += 1
+        for o in task.goal:  # with only circles, "circle" alone would name every item
+            if names == {"circle"}:
+                assert all(any(v != "circle" for clause in spec for v in clause) for spec in o.specs)
+    assert palettes["shapes"] and (structure.startswith("collectall") or palettes["circles"])
+
+
+def test_dense_find_worlds_and_sparse_findonly() -> None:
+    config = GeneratorConfig(goal_weights={"find": 1, "findonly": 1}, dense_find_prob=1, dense_prob=1,
+                             size_weights={"3x3": 1}, random_size_prob=0, constraint_weights={"none": 1})
+    rng = random.Random(2)
+    for _ in range(30):
+        g = generate_task(rng, config)
+        _check(g, config)
+        if g.goal_type == "find":
+            assert {(i.x, i.y) for i in g.task.world.items} == _free(g.task)
+            assert g.features["family"] == "find-dense"
+        else:
+            assert not g.features["dense"] and g.features["family"] == "findonly"
+
+
+@pytest.mark.parametrize("layout", ["four", "full"])
+def test_sum_layouts_like_the_real_ones(layout: str) -> None:
+    config = GeneratorConfig(goal_weights={"sum": 1}, sum_layout={layout: 1}, size_weights={"3x3": 1},
+                             random_size_prob=0)
+    rng = random.Random(layout)
+    for _ in range(30):
+        g = generate_task(rng, config)
+        _check(g, config)
+        items = g.task.world.items
+        total = g.task.goal[0].total_cnt
+        assert {i.name for i in items} == {"strawberry"}
+        assert total < sum(i.count for i in items)
+        visited = set(execute(g.task, g.program).trace)
+        assert total == sum(i.count for i in items if (i.x, i.y) in visited)
+        if layout == "four":
+            assert sorted(i.count for i in items) == [1, 2, 3, 4] and g.features["family"] == "sum-four"
+        else:
+            assert {(i.x, i.y) for i in items} == _free(g.task) and g.features["family"] == "sum-full"
+
+
+def test_at_most_limits_force_a_loop() -> None:
+    config = GeneratorConfig(constraint_weights={"at_most": 1}, loop_forcing_prob=1,
+                             goal_weights={"draw": 3, "find": 2, "find+forbid": 1, "findonly": 1})
+    rng = random.Random(12)
+    for _ in range(60):
+        g = generate_task(rng, config)
+        _check(g, config)
+        (block, limit), = g.task.constraints.effective.at_most
+        assert block == "all" and limit >= 2
+        assert loop_free_bound(g.task) > limit and g.features["loop_forcing"]
+        assert g.program.block_counts["repeat"] > 0  # the only solutions within the limit use loops
+        if g.goal_type in ("draw", "find"):
+            assert g.features["family"] == g.goal_type + "-at_most"
+
+
+def test_loop_free_bound_by_hand() -> None:
+    tiles = [{"x": x, "y": y, "allowed": True, "walls": {}} for y in range(3) for x in range(3)]
+    task = Task.from_json({"turtle": {"x": 0, "y": 2, "direction": 0}, "tiles": tiles,
+                           "items": [{"x": 2, "y": 0, "name": "lemon", "color": "yellow", "count": 1}],
+                           "lines": [], "goal": [{"name": "find", "specs": [[[{"name": "lemon", "neg": 0}]]]}],
+                           "constraints": [{"at_most": {"all": 4}}]})
+    assert loop_free_bound(task) == 5  # fd fd rt fd fd
+    assert task_family(task) == "find-at_most"
+
+
+def test_dont_use_constraints_ban_commands_the_program_avoids() -> None:
+    config = GeneratorConfig(constraint_weights={"exactly": 1}, dont_use_prob=1)
+    rng = random.Random(13)
+    banned_sets = Counter()
+    for _ in range(60):
+        g = generate_task(rng, config)
+        _check(g, config)
+        exactly = g.task.constraints.effective.exactly
+        assert exactly and all(n == 0 for _, n in exactly)
+        counts = g.program.block_counts
+        assert all(counts[block] == 0 for block, _ in exactly), (exactly, str(g.program))
+        assert "without" in g.task.description
+        banned_sets[tuple(b for b, _ in exactly)] += 1
+        if g.goal_type in ("draw", "find"):
+            assert g.features["family"] == g.goal_type + "-dont_use"
+    assert banned_sets[("fd",)] and len(banned_sets) >= 3
+
+
+def test_families_in_the_default_mix() -> None:
+    tasks = list(generate_tasks(5, 3000))
+    families = Counter(g.features["family"] for g in tasks)
+    assert set(families) == set(FAMILIES), families
+    for g in tasks[:500]:
+        assert g.features["family"] == task_family(g.task)
+    goal = Counter(g.goal_type for g in tasks)
+    assert 0.3 < goal["draw"] / len(tasks) < 0.5 and 0.2 < goal["find"] / len(tasks) < 0.4
+    logic = [g for g in tasks if g.goal_type in ("find+forbid", "find+forbid+forbid", "collectall",
+                                                   "collectall+forbid", "concat")]
+    assert sum(g.features["dense"] for g in logic) > 0.5 * len(logic)
+    at_most = [g for g in tasks if g.task.constraints.effective.at_most]
+    assert sum(g.features["loop_forcing"] for g in at_most) > 0.7 * len(at_most)

@@ -18,8 +18,8 @@ from agents.policy.agent import PolicyAgent, load_agent
 from agents.policy.config import ModelConfig, SFTConfig
 from agents.policy.curriculum import failure_rates, sampling_weights, task_families
 from agents.policy.data import Example, collate, encode_example, legal_table, load_examples
-from agents.policy.decode import Decoded, best_of_k, decode, select_verified
-from agents.policy.model import build_policy, load_policy, save_policy
+from agents.policy.decode import Decoded, _left_padded, best_of_k, decode, select_verified
+from agents.policy.model import build_policy, init_from_checkpoint, load_policy, save_policy
 from agents.policy.tokenizer import EMPTY, DomainTokenizer, turtle_after
 from agents.policy.train_sft import success_rate, train_sft
 from xlogo_gym import Program, Task, XLogoError, execute, load_suite
@@ -90,6 +90,35 @@ def test_program_positions_carry_the_turtle_state() -> None:
     assert encoded.cells[-3:].tolist() == [1 + 8 + 1, 1 + 8 + 1, 1 + 8 + 2]
     plain = encode_example(DomainTokenizer(turtle_state=False), Example(task, Program.parse("rt\nfd"), ()))
     assert (plain.ids[-3:, 1:] == EMPTY).all() and (plain.cells[-3:] == 0).all()
+
+
+def test_program_positions_carry_the_execution_state() -> None:
+    task = grid_task((2, 1), [{"at_most": {"all": 3}}])
+    tokenizer = DomainTokenizer(execution_state=True)
+    words = [[tokenizer.vocab[i] for i in bag[2:]]
+             for bag, _ in (tokenizer.program_position(0, tokenizer.encode(task), Program.parse(text))
+                            for text in ("", "rt", "rt\nfd", "fd\nfd"))]
+    assert words == [["left:1", "budget:3"], ["left:1", "budget:2"], ["state:goal-met", "left:0", "budget:1"],
+                     ["state:crashed", "left:1", "budget:1"]]
+    assert tokenizer.vocab[: DomainTokenizer().vocab_size] == DomainTokenizer().vocab  # old ids are kept
+    with pytest.raises(XLogoError, match="turtle_state"):
+        DomainTokenizer(turtle_state=False, execution_state=True)
+
+
+def test_a_checkpoint_without_execution_state_starts_one_with_it(tmp_path: object) -> None:
+    torch.manual_seed(0)
+    old = build_policy(ModelConfig(**{**TINY.__dict__, "execution_state": False})).eval()
+    save_policy(old, str(tmp_path))
+    assert load_policy(str(tmp_path)).tokenizer.execution_state is False  # type: ignore[attr-defined]
+    new = build_policy(TINY).eval()
+    init_from_checkpoint(new, str(tmp_path))
+    task = grid_task((1, 0))
+    with torch.no_grad():  # the new words start at zero: the same outputs on the prompt
+        a, b = (m(*_left_padded(m, [m.tokenizer.encode(task)])[:2]).logits for m in (old, new))
+    assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(XLogoError, match="shape"):
+        init_from_checkpoint(build_policy(ModelConfig(**{**TINY.__dict__, "hidden_size": 32, "heads": 2})),
+                             str(tmp_path))
 
 
 def test_decoding_is_always_grammatical_and_meets_constraints(tiny: object) -> None:

@@ -66,7 +66,9 @@ def tiny_config(out: str, checkpoint: str, **changes: object) -> PPOConfig:
 
 
 def traced(tasks: list, **options: object) -> TurtleTrace:
-    return TurtleTrace(XLogoMiniEnv(tasks=tasks, prompt=False, **options))  # type: ignore[arg-type]
+    """An env whose observations carry the program positions' state, as TINY's tokenizer makes it."""
+    tokenizer = DomainTokenizer(TINY.turtle_state, TINY.execution_state)
+    return TurtleTrace(XLogoMiniEnv(tasks=tasks, prompt=False, **options), tokenizer)  # type: ignore[arg-type]
 
 
 def play(env: gym.Env, task: object, actions: list[int]) -> dict[str, np.ndarray]:
@@ -193,7 +195,7 @@ def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples
     config = tiny_config(str(tmp_path), checkpoint, kl_coef=0.1, baseline="value")
     assert config.value_coef == 0.5 and tiny_config("", "").value_coef == 0.0
     curriculum = OnlineCurriculum(examples, 0.5, 256, 0)
-    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
+    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0, DomainTokenizer.load(checkpoint)), "cpu")
     assert torch.all(ppo.policy.transformer.value_head.weight == 0)
     kl, legal = RolloutAdvantages(load_policy(checkpoint), config.kl_coef, config.baseline), AssertLegal()
     seen: list[float] = []
@@ -212,9 +214,9 @@ def test_training_respects_masks_and_kl_starts_at_zero(checkpoint: str, examples
 
 def test_group_baseline_compares_episodes_of_one_task(checkpoint: str, examples: list[Example],
                                                        tmp_path: object) -> None:
-    config = tiny_config(str(tmp_path), checkpoint, group_size=4)
+    config = tiny_config(str(tmp_path), checkpoint, group_size=4, n_steps=128)  # room for whole episodes
     curriculum = OnlineCurriculum(examples, 0.0, 256, 0, group_size=4)
-    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0), "cpu")
+    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "sparse", 0, DomainTokenizer.load(checkpoint)), "cpu")
     grouped: list[float] = []
 
     def check(callback: BaseCallback) -> None:
@@ -229,7 +231,7 @@ def test_group_baseline_compares_episodes_of_one_task(checkpoint: str, examples:
         # the advantages of a task's complete episodes sum to zero (leave-one-out baseline)
         assert abs(advantages[written == 0].sum()) < 1e-4 * max(1.0, abs(rewards).sum())
 
-    ppo.learn(256, callback=CallbackList([RolloutAdvantages(load_policy(checkpoint), 0.0, "group"),
+    ppo.learn(512, callback=CallbackList([RolloutAdvantages(load_policy(checkpoint), 0.0, "group"),
                                           AfterRollout(check)]))
     assert grouped[0] > 0 and all(0 <= g <= 1 for g in grouped)
     fresh = OnlineCurriculum(examples, 0.0, 256, 1, group_size=4)
@@ -255,7 +257,7 @@ def test_curriculum_draws_failing_families_more_often(examples: list[Example]) -
 
 def test_train_ppo_exports_resumes_and_round_trips(checkpoint: str, examples: list[Example], tmp_path: object) -> None:
     out = str(tmp_path)
-    config = tiny_config(out, checkpoint)
+    config = tiny_config(out, checkpoint, reward="shaped")  # rewards that differ within a group, so weights move
     result = train_ppo(config, examples[:40], examples[40:])
     assert result["steps"] >= 256 and result["finished"]
     for name in ("resume.zip", "model.safetensors", "config.json", "curriculum.json", "best/model.safetensors",

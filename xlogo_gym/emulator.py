@@ -17,7 +17,7 @@ In both modes a `start_by` longer than the program fails the constraint (§10).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from xlogo_gym.program import MAX_ACTIONS, OP_BK, OP_FD, OP_LT, OP_RT, OP_SETPC, Program
 from xlogo_gym.task import CodeConstraint, Objective, Spec, Task
@@ -140,6 +140,19 @@ class CompiledTask:
             return bool(m) and m <= visited
         if kind == "sum":
             return sum(self.items[c].count for c in visited & m if c in self.items) == objective.total_cnt
+        raise AssertionError(kind)
+
+    def left(self, kind: str, objective: Objective, visited: set[int]) -> int:
+        """What an item objective still needs after visiting `visited` (see `Progress.left`)."""
+        if kind == "concat":
+            return sum(1 for spec in objective.specs if visited.isdisjoint(self.matches(spec)))
+        m = self.matches(objective.specs[0])
+        if kind == "find":
+            return int(visited.isdisjoint(m))
+        if kind == "collectall":
+            return len(m - visited)
+        if kind == "sum":
+            return (objective.total_cnt or 0) - sum(self.items[c].count for c in visited & m if c in self.items)
         raise AssertionError(kind)
 
     def objective_ok(self, objective: Objective, trace: list[int], visited: set[int], picture: dict[int, int]) -> bool:
@@ -279,9 +292,18 @@ class Verdict:
                 f"constraints_ok={self.constraints_ok}, crash_reason={self.crash_reason!r})")
 
 
-def run(compiled: CompiledTask, program: Program, strict: bool = False
-        ) -> tuple[list[int], dict[int, int], tuple[str, int, tuple[int, int] | None] | None]:
-    """Run the turtle: (trace of cell ids, drawn picture, crash (reason, step, target cell) or None)."""
+class Run(NamedTuple):
+    """What the turtle did: cells visited (start first), drawn picture (segment id -> pen index),
+    the crash (reason, step, target cell) or None, and the heading it ended with."""
+
+    trace: list[int]
+    picture: dict[int, int]
+    crash: tuple[str, int, tuple[int, int] | None] | None
+    heading: int
+
+
+def run(compiled: CompiledTask, program: Program, strict: bool = False) -> Run:
+    """Run the turtle (a crash leaves it where it stood before the failing move)."""
     moves, segments = compiled.moves[strict], compiled.segments
     pos, d, pen = compiled.start, compiled.direction, 0
     trace = [pos]
@@ -297,7 +319,7 @@ def run(compiled: CompiledTask, program: Program, strict: bool = False
             if target < 0:
                 x, y = compiled.cell_xy(pos)
                 dx, dy = STEPS[k & 3]
-                return trace, picture, (_CRASH_CODES[-1 - target], step, (x + dx, y + dy))
+                return Run(trace, picture, (_CRASH_CODES[-1 - target], step, (x + dx, y + dy)), d)
             picture[segments[k]] = pen
             trace.append(target)
             pos = target
@@ -308,8 +330,8 @@ def run(compiled: CompiledTask, program: Program, strict: bool = False
         else:
             pen = op - OP_SETPC
     if over_limit:
-        return trace, picture, (EXCEED_MAX_CALLS, MAX_ACTIONS, None)
-    return trace, picture, None
+        return Run(trace, picture, (EXCEED_MAX_CALLS, MAX_ACTIONS, None), d)
+    return Run(trace, picture, None, d)
 
 
 def execute(task: Task, program: Program | str, strict: bool = False) -> Verdict:
@@ -317,7 +339,7 @@ def execute(task: Task, program: Program | str, strict: bool = False) -> Verdict
     if isinstance(program, str):
         program = Program.parse(program)
     compiled: CompiledTask = task.compiled
-    trace, picture, crash = run(compiled, program, strict)
+    trace, picture, crash, _ = run(compiled, program, strict)
     if crash is not None:
         reason, step, cell = crash
         return Verdict(compiled, program, strict, trace, picture, reason, cell, step)
@@ -325,3 +347,40 @@ def execute(task: Task, program: Program | str, strict: bool = False) -> Verdict
     entries = task.constraints.entries if strict else (task.constraints.effective,)
     cons_ok = not any(constraint_failures(e, program, strict) for e in entries)
     return Verdict(compiled, program, strict, trace, picture, goal_ok=goal_ok, constraints_ok=cons_ok)
+
+
+class Progress(NamedTuple):
+    """How far a (partial) program gets on a task, under reference semantics.
+
+    `cell` (y * cols + x) and `heading`: where the turtle ends; `crashed`; `goal_ok`: the goal
+    holds now (never after a crash); `left`: what remains to do (draw: target segments not yet
+    drawn in their colour; sum: the total still to collect, negative when over it; collectall:
+    matching items not yet collected; concat: specs not yet collected; find: 1 until found);
+    `wrong`: something the program cannot undo happened (a forbidden or misfit item visited, a
+    segment drawn off the picture or in another colour).
+    """
+
+    cell: int
+    heading: int
+    crashed: bool
+    goal_ok: bool
+    left: int
+    wrong: bool
+
+
+def progress(task: Task, program: Program) -> Progress:
+    """The execution state of `program` on `task`: what a learner sees while it writes a program."""
+    compiled: CompiledTask = task.compiled
+    trace, picture, crash, heading = run(compiled, program)
+    if compiled.is_draw:
+        target = compiled.target_picture
+        left = sum(1 for seg, color in target.items() if picture.get(seg) != color)
+        wrong = any(target.get(seg) != color for seg, color in picture.items())
+        goal_ok = not left and not wrong
+    else:
+        visited = set(trace)
+        aim, forbids = compiled.plan
+        left = 0 if aim is None else compiled.left(aim[0], aim[1], visited)
+        wrong = not all(compiled.check(kind, o, trace, visited) for kind, o in forbids)
+        goal_ok = compiled.goal_ok(trace, picture, False)
+    return Progress(trace[-1], heading, crash is not None, goal_ok and crash is None, left, wrong)

@@ -31,6 +31,8 @@ class ModelConfig:
     """attention dropout of the from-scratch Llama"""
     turtle_state: bool = True
     """from-scratch model: program positions also carry the turtle's cell and heading (execution-guided)"""
+    execution_state: bool = True
+    """from-scratch model: program positions also carry the emulator's progress (goal met, left to do, budget)"""
     base_model: str | None = None
     """local path of a pretrained causal LM (then the task is read as its text prompt)"""
     lora_rank: int = 0
@@ -43,7 +45,9 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> ModelConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in obj.items() if k in known})
+        values = {k: v for k, v in obj.items() if k in known}
+        values.setdefault("execution_state", False)  # checkpoints from before execution_state existed
+        return cls(**values)
 
 
 @dataclass
@@ -58,6 +62,8 @@ class SFTConfig:
     """tasks to generate in-process when no data is given"""
     limit: int | None = None
     """use at most this many records of the data"""
+    init_from: str | None = None
+    """policy checkpoint (name or directory) whose weights start a new run; words it lacks start at zero"""
     exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85"])
     """suites whose tasks are removed from the training data"""
     seed: int = 0

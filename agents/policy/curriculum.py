@@ -1,8 +1,8 @@
 """Emulator-driven curriculum: resample training data towards the task families the model fails.
 
 After each training round the model decodes (greedy) a pool of training tasks; the emulator
-marks each success or failure. Every family (goal structure, constraint kind, program length,
-grid size, world and program features) gets a smoothed failure rate, an example's difficulty
+marks each success or failure. Every family (goal structure, task family of SEMANTICS.md §12.1,
+constraint kind, program length, grid size, world and program features) gets a smoothed failure rate, an example's difficulty
 is the mean failure rate of its families, and the next round draws examples with probability
 
     p = (1 - mix) / N + mix * difficulty / sum(difficulty)
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from xlogo_gym.generator import task_family
 from xlogo_gym.program import Program
 from xlogo_gym.skills import infer_skills
 from xlogo_gym.task import Task
@@ -44,7 +45,7 @@ def task_families(task: Task, program: Program, record: dict[str, Any] | None = 
     world = task.world
     area = world.cols * world.rows
     grid = "3x3" if (world.cols, world.rows) == (3, 3) else "small" if area <= 9 else "large"
-    families = [f"goal:{goal}", f"constraint:{'+'.join(kinds) or 'none'}",
+    families = [f"goal:{goal}", f"family:{task_family(task)}", f"constraint:{'+'.join(kinds) or 'none'}",
                 f"length:{_length_bucket(len(program))}", f"grid:{grid}"]
     families += [f"skill:{s}" for s in infer_skills(task, program)]
     if any(any(on for _, on in t.walls) for t in world.tiles):

@@ -84,7 +84,7 @@ def build_policy(config: ModelConfig, tokenizer: PolicyTokenizer | None = None) 
     if config.base_model is None:
         from transformers import LlamaConfig, LlamaForCausalLM
 
-        tokenizer = tokenizer or DomainTokenizer(config.turtle_state)
+        tokenizer = tokenizer or DomainTokenizer(config.turtle_state, config.execution_state)
         lm_config = LlamaConfig(
             vocab_size=tokenizer.vocab_size, hidden_size=config.hidden_size, intermediate_size=config.intermediate_size,
             num_hidden_layers=config.layers, num_attention_heads=config.heads, num_key_value_heads=config.heads,
@@ -139,6 +139,28 @@ def load_policy_state(model: PolicyModel, state: dict[str, torch.Tensor], where:
         raise XLogoError(f"weights do not fit the model: missing {sorted(missing)[:5]}, "
                          f"unexpected {sorted(unexpected)[:5]}", where)
     model.load_state_dict(state, strict=False)
+
+
+def init_from_checkpoint(model: PolicyModel, directory: str) -> None:
+    """Start `model` from the weights of a saved policy of the same architecture whose vocabulary is a
+    prefix of the model's (e.g. one without `execution_state`): the rows of the words it lacks start
+    at zero, so they change nothing until trained."""
+    from safetensors.torch import load_file
+
+    path = os.path.join(directory, WEIGHTS_FILE)
+    if not os.path.isfile(path):
+        raise XLogoError("no weights file to start from", path)
+    saved = load_file(path)
+    for name, own in policy_state(model).items():
+        old = saved.get(name)
+        if old is None or old.shape == own.shape:
+            continue
+        if old.shape[1:] != own.shape[1:] or old.shape[0] > own.shape[0]:
+            raise XLogoError(f"{name} has shape {tuple(old.shape)}, the model needs {tuple(own.shape)}", path)
+        grown = torch.zeros_like(own)
+        grown[: old.shape[0]] = old
+        saved[name] = grown
+    load_policy_state(model, saved, path)
 
 
 def save_policy(model: PolicyModel, directory: str, training: dict[str, Any] | None = None) -> None:

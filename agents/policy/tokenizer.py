@@ -17,7 +17,12 @@ Either way the program follows as `<prog> a1 a2 ... <end>`, one action per posit
 after the program so far (open loops closed, reference semantics): its heading word
 (`turtle:north` ...) in the bag and its cell id, so the model reads the grid around the turtle
 by matching cell embeddings instead of simulating the program in its head (execution-guided
-decoding).
+decoding). With `execution_state` the bag also holds what the emulator says about the program
+so far (`xlogo_gym.emulator.progress`): crashed, goal met, something irreversible went wrong
+(a forbidden item, a wrong line), what is left to do (`left:N`: lines to draw, items to collect,
+the sum still missing; `left:over` past a sum) and the blocks left under an `at_most.all` or
+`exactly.all` limit (`budget:N`). Its words (`STATE_VOCAB`) follow the others in the
+vocabulary, so a checkpoint without them keeps its ids.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from xlogo_gym.emulator import Progress, progress
 from xlogo_gym.encoding import MAX_COLS, TASK_VOCAB, encode_task
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import read_json, write_atomic
 from xlogo_gym.grammar import ACTIONS
-from xlogo_gym.program import OP_BK, OP_FD, OP_LT, OP_RT, Program
+from xlogo_gym.program import Program
 from xlogo_gym.task import Task
 from xlogo_gym.world import DIRECTIONS
 
@@ -42,6 +48,11 @@ EMPTY = -1
 SPECIALS = ("<prog>",)
 PROG = "<prog>"
 TOKENIZER_FILE = "tokenizer.json"
+MAX_STATE_NUMBER = 15
+#: Execution-state words of a program position (`DomainTokenizer(execution_state=True)`).
+STATE_VOCAB: tuple[str, ...] = ("state:crashed", "state:goal-met", "state:wrong", "left:over",
+                                *(f"left:{n}" for n in range(MAX_STATE_NUMBER + 1)),
+                                *(f"budget:{n}" for n in range(MAX_STATE_NUMBER + 1)))
 
 
 @dataclass(frozen=True)
@@ -86,20 +97,24 @@ def turtle_after(task: Task, program: Program) -> tuple[int, int]:
 
     Reference semantics; a crash leaves the turtle where it stood before the failing move.
     """
-    compiled = task.compiled
-    moves = compiled.moves[False]
-    cell, heading = compiled.start, compiled.direction
-    for op in program.ops:
-        if op == OP_FD or op == OP_BK:
-            target = moves[cell * 4 + (heading if op == OP_FD else (heading + 2) % 4)]
-            if target < 0:
-                break
-            cell = target
-        elif op == OP_LT:
-            heading = (heading + 3) % 4
-        elif op == OP_RT:
-            heading = (heading + 1) % 4
-    return 1 + (cell // compiled.cols) * MAX_COLS + cell % compiled.cols, heading
+    state = progress(task, program)
+    cols = task.compiled.cols
+    return 1 + (state.cell // cols) * MAX_COLS + state.cell % cols, state.heading
+
+
+def state_words(task: Task, program: Program, state: Progress) -> list[str]:
+    """The `STATE_VOCAB` words of a program position (see the module docstring)."""
+    words = ["state:crashed"] if state.crashed else []
+    if state.goal_ok:
+        words.append("state:goal-met")
+    if state.wrong:
+        words.append("state:wrong")
+    words.append("left:over" if state.left < 0 else f"left:{min(state.left, MAX_STATE_NUMBER)}")
+    constraint = task.constraints.effective
+    limit = dict(constraint.at_most).get("all", dict(constraint.exactly).get("all"))
+    if limit is not None:
+        words.append(f"budget:{min(max(limit - len(program), 0), MAX_STATE_NUMBER)}")
+    return words
 
 
 class DomainTokenizer:
@@ -107,13 +122,16 @@ class DomainTokenizer:
 
     kind = "domain"
 
-    def __init__(self, turtle_state: bool = True) -> None:
-        self.turtle_state = turtle_state
-        self.vocab: tuple[str, ...] = (*TASK_VOCAB, *ACTIONS, *SPECIALS)
+    def __init__(self, turtle_state: bool = True, execution_state: bool = False) -> None:
+        if execution_state and not turtle_state:
+            raise XLogoError("execution_state needs turtle_state", "execution_state")
+        self.turtle_state, self.execution_state = turtle_state, execution_state
+        self.vocab: tuple[str, ...] = (*TASK_VOCAB, *ACTIONS, *SPECIALS, *(STATE_VOCAB if execution_state else ()))
         self.vocab_size = len(self.vocab)
         self.action_ids = np.arange(len(TASK_VOCAB), len(TASK_VOCAB) + len(ACTIONS), dtype=np.int64)
         self.prog_id = self.vocab.index(PROG)
         self._heading_ids = [self.vocab.index(f"turtle:{d}") for d in DIRECTIONS]
+        self._state_id = {word: i for i, word in enumerate(self.vocab) if word in STATE_VOCAB}
 
     def encode(self, task: Task) -> Prompt:
         enc = encode_task(task)
@@ -129,21 +147,26 @@ class DomainTokenizer:
         return _bags(groups, cells, BAG_WIDTH, task if self.turtle_state else None)
 
     def program_position(self, token: int, prompt: Prompt, program: Program) -> tuple[list[int], int]:
-        if prompt.task is None:
+        task = prompt.task
+        if task is None:
             return [token], 0
-        cell, heading = turtle_after(prompt.task, program)
-        return [token, self._heading_ids[heading]], cell
+        state = progress(task, program)
+        cols = task.compiled.cols
+        bag = [token, self._heading_ids[state.heading]]
+        if self.execution_state:
+            bag += [self._state_id[w] for w in state_words(task, program, state)]
+        return bag, 1 + (state.cell // cols) * MAX_COLS + state.cell % cols
 
     def save(self, directory: str) -> None:
         write_atomic(os.path.join(directory, TOKENIZER_FILE), json.dumps(
-            {"kind": self.kind, "vocab": list(self.vocab), "bag_width": BAG_WIDTH, "turtle_state": self.turtle_state},
-            indent=1))
+            {"kind": self.kind, "vocab": list(self.vocab), "bag_width": BAG_WIDTH, "turtle_state": self.turtle_state,
+             "execution_state": self.execution_state}, indent=1))
 
     @classmethod
     def load(cls, directory: str) -> DomainTokenizer:
         path = os.path.join(directory, TOKENIZER_FILE)
         saved = read_json(path)
-        tokenizer = cls(bool(saved.get("turtle_state", False)))
+        tokenizer = cls(bool(saved.get("turtle_state", False)), bool(saved.get("execution_state", False)))
         if saved.get("vocab") != list(tokenizer.vocab) or saved.get("bag_width") != BAG_WIDTH:
             raise XLogoError("vocabulary differs from this version's TASK_VOCAB + ACTIONS", path)
         return tokenizer

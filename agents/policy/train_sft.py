@@ -35,7 +35,14 @@ from agents.policy.data import (
     make_examples,
 )
 from agents.policy.decode import decode_batched
-from agents.policy.model import PolicyModel, build_policy, load_policy_state, policy_state, save_policy
+from agents.policy.model import (
+    PolicyModel,
+    build_policy,
+    init_from_checkpoint,
+    load_policy_state,
+    policy_state,
+    save_policy,
+)
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import atomic_path
@@ -118,7 +125,12 @@ def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> d
     split = np.random.default_rng(config.seed).permutation(len(examples))
     heldout = [examples[i] for i in split[: config.heldout]]
     train = [examples[i] for i in split[config.heldout:]]
-    model = build_policy(config.model).to(device)
+    model = build_policy(config.model)
+    if config.init_from:
+        from agents.policy.agent import checkpoint_dir
+
+        init_from_checkpoint(model, checkpoint_dir(config.init_from))
+    model = model.to(device)
     log.info("%d training examples, %d held out; %s parameters", len(train), len(heldout),
              f"{model.num_parameters():,}")
     encoded: list[Encoded] = [encode_example(model.tokenizer, e) for e in tqdm(train, desc="encode", leave=False)]

@@ -35,43 +35,48 @@ from torch import nn
 from agents.policy.agent import checkpoint_dir
 from agents.policy.config import ModelConfig
 from agents.policy.model import PolicyModel, build_policy, load_policy
-from agents.policy.tokenizer import BAG_WIDTH, EMPTY, turtle_after
+from agents.policy.tokenizer import BAG_WIDTH, EMPTY, DomainTokenizer, Prompt
 from xlogo_gym.encoding import MAX_COLS, MAX_ROWS
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.grammar import N_ACTIONS
-from xlogo_gym.world import DIRECTIONS
 
 OBSERVATION_KEYS = ("task_tokens", "task_cells", "task_length", "program", "program_length")
-#: Added by `TurtleTrace`: per program position j (0 = `<prog>`), the turtle's cell id and heading
-#: after the first j tokens, for tokenizers with `turtle_state` (execution-guided inputs).
-TURTLE_KEYS = ("turtle_cells", "turtle_headings")
+#: Added by `TurtleTrace`: per program position j (0 = `<prog>`), the words its bag holds beside the
+#: token (`DomainTokenizer.program_position`: the turtle's heading, the execution state) and its cell id.
+POSITION_KEYS = ("position_words", "position_cells")
 
 
 class TurtleTrace(gym.Wrapper):
-    """Adds `TURTLE_KEYS` to `XLogoMiniEnv`'s observations (`agents.policy.tokenizer.turtle_after` of
-    the program so far, as the policy's decoder feeds them)."""
+    """Adds `POSITION_KEYS` to `XLogoMiniEnv`'s observations: the program positions' bags as the
+    policy's decoder feeds them, for a `turtle_state` tokenizer (execution-guided inputs)."""
 
-    def __init__(self, env: gym.Env) -> None:
+    def __init__(self, env: gym.Env, tokenizer: DomainTokenizer) -> None:
         super().__init__(env)
         base = cast(spaces.Dict, env.observation_space)
         length = int(base["program"].shape[0]) + 1  # type: ignore[index]
+        self.tokenizer = tokenizer
         self.observation_space = spaces.Dict({
             **base.spaces,
-            "turtle_cells": spaces.Box(0, MAX_ROWS * MAX_COLS, (length,), np.int32),
-            "turtle_headings": spaces.Box(0, 3, (length,), np.int32)})
+            "position_words": spaces.Box(EMPTY, tokenizer.vocab_size - 1, (length, BAG_WIDTH - 1), np.int32),
+            "position_cells": spaces.Box(0, MAX_ROWS * MAX_COLS, (length,), np.int32)})
+        self._words = np.full((length, BAG_WIDTH - 1), EMPTY, dtype=np.int32)
         self._cells = np.zeros(length, dtype=np.int32)
-        self._headings = np.zeros(length, dtype=np.int32)
+        self._prompt: Prompt | None = None
 
     def _observe(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         base: Any = self.env.unwrapped
         n = int(obs["program_length"][0])
-        self._cells[n], self._headings[n] = turtle_after(base.task, base.program)
-        return {**obs, "turtle_cells": self._cells.copy(), "turtle_headings": self._headings.copy()}
+        if self._prompt is None or self._prompt.task is not base.task:
+            self._prompt = Prompt(np.zeros((0, BAG_WIDTH), np.int32), np.zeros(0, np.int32), base.task)
+        bag, self._cells[n] = self.tokenizer.program_position(EMPTY, self._prompt, base.program)
+        self._words[n] = EMPTY
+        self._words[n, : len(bag) - 1] = bag[1:]
+        return {**obs, "position_words": self._words.copy(), "position_cells": self._cells.copy()}
 
     def reset(self, **kwargs: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
+        self._words.fill(EMPTY)
         self._cells.fill(0)
-        self._headings.fill(0)
         return self._observe(obs), info
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -80,15 +85,15 @@ class TurtleTrace(gym.Wrapper):
 
 
 def observation_inputs(obs: dict[str, torch.Tensor], prog_id: int, action_ids: torch.Tensor,
-                       heading_ids: torch.Tensor | None = None
+                       positions: bool = False
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Model input for a batch of env observations: ids (B, T, BAG_WIDTH), cells (B, T), attention (B, T)
     and the index of each row's last position (B,). Rows are right-padded to the longest one.
 
     A task word starts a new bag unless it describes the same grid cell as the word before
     (`DomainTokenizer.encode`'s rule); then come `<prog>` and the program's action tokens. With
-    `heading_ids` (a `turtle_state` tokenizer) each program position also holds the turtle's
-    heading word and cell from `TURTLE_KEYS` (`DomainTokenizer.program_position`).
+    `positions` (a `turtle_state` tokenizer) each program position also holds the words and cell
+    of `POSITION_KEYS` (`DomainTokenizer.program_position`).
     """
     tokens, cells = obs["task_tokens"].long(), obs["task_cells"].long()
     batch, width = tokens.shape
@@ -116,10 +121,10 @@ def observation_inputs(obs: dict[str, torch.Tensor], prog_id: int, action_ids: t
     ids[rows, bags, 0] = prog_id
     b, j = (torch.arange(program.shape[1], device=device) < written[:, None]).nonzero(as_tuple=True)
     ids[b, bags[b] + 1 + j, 0] = action_ids[program[b, j]]
-    if heading_ids is not None:
+    if positions:
         b, j = (torch.arange(program.shape[1] + 1, device=device) <= written[:, None]).nonzero(as_tuple=True)
-        ids[b, bags[b] + j, 1] = heading_ids[obs["turtle_headings"].long()[b, j]]
-        seq_cells[b, bags[b] + j] = obs["turtle_cells"].long()[b, j]
+        ids[b, bags[b] + j, 1:] = obs["position_words"].long()[b, j]
+        seq_cells[b, bags[b] + j] = obs["position_cells"].long()[b, j]
     attention = (torch.arange(steps, device=device) < total[:, None]).long()
     return ids, seq_cells, attention, total - 1
 
@@ -129,19 +134,15 @@ def _action_ids(model: PolicyModel) -> torch.Tensor:
     return cast(torch.Tensor, model.action_ids)
 
 
-def _heading_ids(model: PolicyModel) -> torch.Tensor | None:
-    """The vocabulary ids of the heading words, for tokenizers that feed the turtle state; else None."""
-    tokenizer = model.tokenizer
-    if not getattr(tokenizer, "turtle_state", False):
-        return None
-    vocab = tokenizer.vocab  # type: ignore[attr-defined]
-    return torch.as_tensor([vocab.index(f"turtle:{d}") for d in DIRECTIONS], device=model.device)
+def _reads_positions(model: PolicyModel) -> bool:
+    """Whether the model's tokenizer puts the turtle's (and the execution) state into program positions."""
+    return bool(getattr(model.tokenizer, "turtle_state", False))
 
 
 def model_inputs(model: PolicyModel, obs: dict[str, torch.Tensor]
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """`observation_inputs` with the model's tokenizer settings."""
-    return observation_inputs(obs, model.tokenizer.prog_id, _action_ids(model), _heading_ids(model))
+    return observation_inputs(obs, model.tokenizer.prog_id, _action_ids(model), _reads_positions(model))
 
 
 def prefix_groups(obs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -248,11 +249,10 @@ class RolloutCache:
             step = torch.full((len(hits), 1, BAG_WIDTH), EMPTY, dtype=torch.long, device=device)
             step[:, 0, 0] = _action_ids(model)[token]
             step_cells = torch.zeros(len(hits), 1, dtype=torch.long, device=device)
-            headings = _heading_ids(model)
-            if headings is not None:
+            if _reads_positions(model):
                 rows = torch.arange(len(hits), device=device)
-                step[:, 0, 1] = headings[obs["turtle_headings"][hits].long().to(device)[rows, written]]
-                step_cells[:, 0] = obs["turtle_cells"][hits].long().to(device)[rows, written]
+                step[:, 0, 1:] = obs["position_words"][hits].long().to(device)[rows, written]
+                step_cells[:, 0] = obs["position_cells"][hits].long().to(device)[rows, written]
             out = model(step, step_cells, attention,
                         lengths[:, None], past_key_values=DynamicCache(past), use_cache=True)
             index = torch.as_tensor(hits, device=device)
@@ -287,7 +287,7 @@ class TransformerExtractor(BaseFeaturesExtractor):
         if self.transformer.tokenizer.kind != "domain":
             raise XLogoError("PPO reads the env's task tokens, so it needs the domain tokenizer "
                              f"(this policy's is {self.transformer.tokenizer.kind!r})", checkpoint or "model")
-        if _heading_ids(self.transformer) is not None and not set(TURTLE_KEYS) <= set(observation_space.spaces):
+        if _reads_positions(self.transformer) and not set(POSITION_KEYS) <= set(observation_space.spaces):
             raise XLogoError("this policy reads the turtle's state: wrap the env in agents.ppo.policy.TurtleTrace",
                              "observation")
         self.cache = RolloutCache() if rollout_cache else None

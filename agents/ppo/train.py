@@ -54,6 +54,7 @@ from agents.policy.config import SFTConfig
 from agents.policy.curriculum import failure_rates, sampling_weights
 from agents.policy.data import Example
 from agents.policy.model import PolicyModel, load_policy, save_policy
+from agents.policy.tokenizer import DomainTokenizer
 from agents.policy.train_sft import gather_examples
 from agents.ppo.buffer import EpisodeRolloutBuffer
 from agents.ppo.config import PPOConfig
@@ -144,13 +145,15 @@ class CurriculumTasks(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-def make_vec_env(curriculum: OnlineCurriculum, n_envs: int, reward: str, seed: int) -> DummyVecEnv:
-    """`n_envs` envs in this process (the policy's batched forward pass dominates, not the env)."""
+def make_vec_env(curriculum: OnlineCurriculum, n_envs: int, reward: str, seed: int,
+                 tokenizer: DomainTokenizer) -> DummyVecEnv:
+    """`n_envs` envs in this process (the policy's batched forward pass dominates, not the env), whose
+    observations carry the program positions' state as `tokenizer` makes it."""
     first = curriculum.pool[0].task
 
     def make() -> gym.Env:
         return Monitor(TurtleTrace(CurriculumTasks(XLogoMiniEnv(tasks=[first], mask_constraints=True, reward=reward,
-                                                                prompt=False), curriculum)))
+                                                                prompt=False), curriculum), tokenizer))
 
     venv = DummyVecEnv([make] * n_envs)
     venv.seed(seed)
@@ -360,7 +363,8 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
     if not pool or not eval_tasks:
         raise XLogoError("no training or evaluation tasks", "pool")
     curriculum = make_curriculum(pool, config)
-    venv = make_vec_env(curriculum, config.envs, config.reward, config.seed)
+    venv = make_vec_env(curriculum, config.envs, config.reward, config.seed,
+                        DomainTokenizer.load(checkpoint_dir(config.checkpoint)))
     training: dict[str, Any] = {"method": "ppo", "config": config.to_json(),
                                 "started_from": os.path.abspath(checkpoint_dir(config.checkpoint))}
     resume = os.path.join(config.out, RESUME_FILE)

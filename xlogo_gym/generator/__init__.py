@@ -7,21 +7,29 @@
     >>> execute(g.task, g.program).success
     True
 
-Pipeline of one task (`core.generate_task`, about 0.5 ms):
+Pipeline of one task (`core.generate_task`, under 1 ms). The goal structure and constraint
+kind are drawn first and kept while attempts fail, so the mix stays the configured one:
 
 1. `programs`: a natural program is written on an open grid (length, loops and nesting, pen
-   colours; for a task with a code constraint often a single loop), fitting a grid size drawn
-   from the real sizes;
+   colours; for a task with a code constraint often a single loop, for at_most mostly),
+   fitting a grid size drawn from the real sizes, and folded into loops; for a "don't use"
+   constraint it is mirrored (fd<->bk, lt<->rt: `programs.mirror`) to avoid the banned commands;
 2. `worlds`: its trace is placed on the grid; walls, forbidden and missing tiles go where the
    trace never passes, and for find goals the shorter routes are closed;
-3. `goals`: a goal structure puts its items on or off the trace and says it in English;
-4. `constraints`: at_most / exactly / start_by derived from the program;
+3. `goals`: a goal structure puts its items on or off the trace and says it in English; logic
+   worlds are often dense (every free cell filled from one `goals.Palette` after the obstacles),
+   sum worlds are laid out "four", "full" or "classic";
+4. `constraints`: at_most / exactly / start_by derived from the program; an at_most limit must
+   mostly be loop-forcing (`families.loop_free_bound` above the limit), and exactly is mostly
+   "don't use";
 5. the emulator must accept the program (and reject the empty one); `identity` hashes the
-   task, de-duplicates it and keeps the held-out bucket for evaluation only.
+   task, de-duplicates it and keeps the held-out bucket for evaluation only. Each task's
+   `features["family"]` is its `task_family` (one of FAMILIES, §12.1).
 
 `generate_tasks(seed, count, config)` streams distinct tasks reproducibly (the same stream
 `xlogo-gym generate` writes to shards, see `xlogo_gym.dataset`); `GeneratorConfig` holds every
-knob; `is_heldout(task)` tells the evaluation-only tasks apart.
+knob; `is_heldout(task)` tells the evaluation-only tasks apart; `task_family(task)` labels any
+task, generated or real.
 """
 
 from __future__ import annotations
@@ -35,8 +43,9 @@ from xlogo_gym.generator.core import (
     generate_task,
     generate_tasks,
 )
+from xlogo_gym.generator.families import FAMILIES, loop_forcing, loop_free_bound, task_family
 from xlogo_gym.generator.identity import HELDOUT_MODULUS, canonical_json, is_heldout, task_hash, world_hash
 
-__all__ = ["CHUNK_SIZE", "GENERATOR_VERSION", "GOAL_STRUCTURES", "HELDOUT_MODULUS", "GeneratedTask", "GeneratorConfig",
-           "canonical_json", "generate_chunk", "generate_task", "generate_tasks", "is_heldout", "task_hash",
-           "world_hash"]
+__all__ = ["CHUNK_SIZE", "FAMILIES", "GENERATOR_VERSION", "GOAL_STRUCTURES", "HELDOUT_MODULUS", "GeneratedTask",
+           "GeneratorConfig", "canonical_json", "generate_chunk", "generate_task", "generate_tasks", "is_heldout",
+           "loop_free_bound", "loop_forcing", "task_family", "task_hash", "world_hash"]

@@ -15,6 +15,11 @@ from xlogo_gym.world import PEN_COLORS
 GOAL_STRUCTURES = ("draw", "find", "find+forbid", "find+forbid+forbid", "findonly", "collectall",
                    "collectall+forbid", "sum", "concat")
 CONSTRAINT_KINDS = ("none", "at_most", "exactly", "start_by")
+#: Goal structures whose worlds may be dense (every free cell holds an item, §12.1 "logic worlds are full").
+LOGIC_STRUCTURES = ("find+forbid", "find+forbid+forbid", "collectall", "collectall+forbid", "concat")
+#: Layouts of a sum world: "four" (4 strawberry cells counting 1, 2, 3, 4), "full" (a strawberry with
+#: count 1-4 on every free cell), "classic" (a few items on the trace and some off it).
+SUM_LAYOUTS = ("four", "full", "classic")
 #: Largest grid the generator makes (the task encodings are 8 x 8).
 MAX_SIDE = 8
 
@@ -100,6 +105,21 @@ class GeneratorConfig:
     #: A find program may take at most this many actions more than the shortest solution; the
     #: generator adds walls or forbidden cells to block shortcuts, or rejects the task.
     detour_slack: int = 0
+    #: Probability that a logic world (LOGIC_STRUCTURES) on a grid of at most 16 cells is dense: every
+    #: free cell holds an item from one palette (circles of distinct colours, or shapes in red, green,
+    #: blue, or mixed items), as in all real logic tasks (§12.1).
+    dense_prob: float = 0.75
+    #: The same for plain find goals (3 of the 33 real find tasks are full); findonly stays sparse.
+    dense_find_prob: float = 0.2
+    #: Relative weight of each sum layout of SUM_LAYOUTS (real: 6 "four", 4 "full").
+    sum_layout: Mapping[str, float] = field(default_factory=lambda: {"four": 0.4, "full": 0.35, "classic": 0.25})
+    #: Probability that an at_most task with a draw or find goal must be loop-forcing: its limit is below a
+    #: lower bound on the blocks of any loop-free solution (19 of the 21 real at_most tasks are), else the
+    #: attempt is redrawn. (Collecting goals are left alone: their cheap bound almost never beats a limit.)
+    loop_forcing_prob: float = 0.85
+    #: Probability that an "exactly" constraint is "don't use" (count 0 of fd, bk, lt, rt, or fd and a
+    #: turn); the program is mirrored (fd<->bk, lt<->rt) so that it avoids the banned commands.
+    dont_use_prob: float = 0.67
     #: Relative weight of each constraint kind of CONSTRAINT_KINDS.
     constraint_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CONSTRAINT_WEIGHTS))
     #: Probability that a constrained task gets a second constraint kind (start_by with another).
@@ -116,6 +136,7 @@ class GeneratorConfig:
         _weights(self.pen_weights, PEN_COLORS, f"{where}.pen_weights")
         _weights(self.repeat_weights, range(2, MAX_REPEAT + 1), f"{where}.repeat_weights")
         _weights(self.line_order, ("rows", "drawing", "random"), f"{where}.line_order")
+        _weights(self.sum_layout, SUM_LAYOUTS, f"{where}.sum_layout")
         for name in ("max_cols", "max_rows"):
             _int_in(getattr(self, name), 1, MAX_SIDE, f"{where}.{name}")
         sizes = _weights(self.size_weights, None, f"{where}.size_weights")
@@ -142,7 +163,8 @@ class GeneratorConfig:
                 raise XLogoError(f"must be a number in 1..50, got {value!r}", f"{where}.{name}")
         for name in ("random_size_prob", "loop_prob_items", "loop_prob_draw", "whole_loop_prob", "nested_prob",
                      "compact_prob", "pen_prob", "long_line_prob", "wall_prob", "forbidden_prob", "missing_prob",
-                     "combined_constraints_prob"):
+                     "combined_constraints_prob", "dense_prob", "dense_find_prob", "loop_forcing_prob",
+                     "dont_use_prob"):
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 raise XLogoError(f"must be a probability in 0..1, got {value!r}", f"{where}.{name}")

@@ -14,10 +14,11 @@ from typing import Any
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.generator.config import CONSTRAINT_KINDS, GeneratorConfig, parse_size
-from xlogo_gym.generator.constraints import constraint_kind, derive
+from xlogo_gym.generator.constraints import avoid, choose_banned, constraint_kind, derive
+from xlogo_gym.generator.families import loop_forcing, task_family
 from xlogo_gym.generator.goals import GoalBuilder
 from xlogo_gym.generator.identity import heldout_world, task_hash, world_hash
-from xlogo_gym.generator.programs import Limits, ProgramSampler, compact
+from xlogo_gym.generator.programs import Limits, ProgramSampler, Walker, compact
 from xlogo_gym.generator.worlds import Draft, add_obstacles, block_shortcuts, place
 from xlogo_gym.program import Program
 from xlogo_gym.skills import infer_skills
@@ -27,11 +28,13 @@ from xlogo_gym.task import CodeConstraint, Constraints, Task
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the same seed and settings would give other tasks (datasets record it to resume safely).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: Tasks per chunk: the unit of seeding, so output does not depend on the number of workers.
 CHUNK_SIZE = 250
 #: Failed attempts before generate_task gives up (a configuration that cannot be met).
 MAX_ATTEMPTS = 2000
+#: Failed attempts after which generate_task draws another goal structure and constraint kind.
+REDRAW = 100
 _EMPTY = Program()
 
 
@@ -108,35 +111,54 @@ def _pick(rng: random.Random, table: tuple[list, list[float]]) -> Any:
 def generate_task(rng: random.Random, config: GeneratorConfig | None = None) -> GeneratedTask:
     """One verified task drawn from `config` (default: the real-data-like distribution).
 
-    Raises XLogoError if MAX_ATTEMPTS attempts in a row fail, which means the configuration
-    leaves no room (for example, a 1x2 grid with only draw goals of 10 blocks).
+    The goal structure, constraint kind, whether an at_most limit must force a loop and which
+    commands a "don't use" constraint bans are drawn once and kept over failed attempts (redrawn
+    every REDRAW attempts), so rejections do not skew their configured mix. Raises XLogoError if
+    MAX_ATTEMPTS attempts in a row fail, which means the configuration leaves no room (for
+    example, a 1x2 grid with only draw goals of 10 blocks).
     """
     config = config or DEFAULT_CONFIG
     tables = _tables(config)
     limit = MAX_ATTEMPTS * (64 if config.heldout == "only" else 1)
-    for _ in range(limit):
-        generated = _attempt(rng, config, tables)
+    plan: tuple[str, str, bool, tuple[str, ...]] = ("", "", False, ())
+    for i in range(limit):
+        if i % REDRAW == 0:
+            plan = _plan(rng, config, tables)
+        generated = _attempt(rng, config, tables, *plan)
         if generated is not None:
             return generated
     raise XLogoError(f"no task met the configuration in {limit} attempts; loosen the generator settings",
                      "GeneratorConfig")
 
 
-def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables) -> GeneratedTask | None:
-    """One try: program, world around its trace, constraints, then the emulator's verdict; None if rejected."""
-    structure = _pick(rng, tables.goals)
+def _plan(rng: random.Random, config: GeneratorConfig, tables: _Tables) -> tuple[str, str, bool, tuple[str, ...]]:
+    """(goal structure, constraint kind, whether an at_most limit must force a loop, "don't use" set)."""
+    structure, kind = _pick(rng, tables.goals), _pick(rng, tables.constraints)
+    # a random draw only where a knob is on, so turning one off keeps the rest of the stream
+    force_loop = kind == "at_most" and (structure == "draw" or structure.startswith("find")) \
+        and config.loop_forcing_prob > 0 and rng.random() < config.loop_forcing_prob
+    banned = choose_banned(rng) if kind == "exactly" and config.dont_use_prob > 0 and \
+        rng.random() < config.dont_use_prob else ()
+    return structure, kind, force_loop, banned
+
+
+def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables, structure: str, kind: str,
+             force_loop: bool, banned: tuple[str, ...]) -> GeneratedTask | None:
+    """One try at a task planned by `_plan`: program, world around its trace, constraints, then the
+    emulator's verdict; None if rejected."""
     cols, rows = rng.choice(tables.any_size) if rng.random() < config.random_size_prob else _pick(rng, tables.sizes)
     direction = _pick(rng, tables.directions)
-    kind = _pick(rng, tables.constraints)
     draw = structure == "draw"
     mean = config.mean_moves_draw if draw else \
         config.mean_moves_find if structure.startswith("find") else config.mean_moves_collect
-    # no draw when off, so whole_loop_prob 0 gives the generator's earlier random stream
-    whole_loop = kind != "none" and config.whole_loop_prob > 0 and rng.random() < config.whole_loop_prob
+    # an at_most limit forces a loop best on a program that is one loop (whole_loop_prob 0 keeps it off)
+    whole_prob = max(config.whole_loop_prob, 0.8) if kind == "at_most" and config.whole_loop_prob > 0 \
+        else config.whole_loop_prob
+    whole_loop = kind != "none" and whole_prob > 0 and rng.random() < whole_prob
     loops = 1 if whole_loop else 0 if rng.random() >= (config.loop_prob_draw if draw else config.loop_prob_items) \
         else 1 if rng.random() < 0.85 else 2
-    sampled = tables.programs.sample(rng, Limits(cols, rows, config.max_actions, self_avoiding=not draw, drawing=draw),
-                                     draw and rng.random() < config.pen_prob, direction,
+    limits = Limits(cols, rows, config.max_actions, self_avoiding=not draw, drawing=draw)
+    sampled = tables.programs.sample(rng, limits, draw and rng.random() < config.pen_prob, direction,
                                      max(1, round(rng.gammavariate(3.0, mean / 3))), loops, whole_loop)
     if sampled is None:
         return None
@@ -147,6 +169,16 @@ def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables) -> Ge
         program = compact(program, min_saving=2)
     if not config.min_blocks <= len(program) <= config.max_blocks:
         return None
+    if force_loop and _loop_free_upper(structure, walker) <= len(program):
+        return None  # the program itself, unrolled, fits the limit: it cannot force a loop
+    if banned:  # "don't use": an exact mirror image of the program that avoids the banned commands
+        image = avoid(program, direction, banned)
+        if image is None:
+            return None
+        program, direction = image
+        walker = Walker(direction, limits)
+        if not all(walker.run(s) for s in program.body):
+            return None
 
     draft = place(rng, walker, cols, rows, direction)
     goals = GoalBuilder(rng, config, draft)
@@ -156,7 +188,9 @@ def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables) -> Ge
     add_obstacles(rng, config, draft)
     if goals.find_targets and not _close_shortcuts(rng, config, draft, goals, walker.last_move):
         return None
-    constraint, phrase, extra = derive(rng, kind, program, rng.random() < config.combined_constraints_prob)
+    if goals.palette is not None and not goals.fill(built[0]):
+        return None
+    constraint, phrase, extra = derive(rng, kind, program, rng.random() < config.combined_constraints_prob, banned)
     if constraint.is_empty():  # the real tasks write "no constraints" as [] or [{}]
         constraints = Constraints(()) if rng.random() < 0.85 else Constraints((CodeConstraint(),))
     else:
@@ -166,10 +200,26 @@ def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables) -> Ge
     world = world_hash(task)
     if (config.heldout != "include" and heldout_world(world) != (config.heldout == "only")) or world in tables.excluded:
         return None
+    forcing = loop_forcing(task)
+    if force_loop and not forcing:
+        return None
     if not execute(task, program).success or execute(task, _EMPTY).success:
         return None
     task = replace(task, id=f"syn-{task_hash(task)}")
-    return GeneratedTask(task, program, structure, tuple(infer_skills(task, program)), _features(task, program, draft))
+    features = _features(task, program, draft)
+    features.update(loop_forcing=forcing, dense=goals.palette is not None, family=task_family(task))
+    return GeneratedTask(task, program, structure, tuple(infer_skills(task, program)), features)
+
+
+def _loop_free_upper(structure: str, walker: Walker) -> int:
+    """An upper bound on `loop_free_bound` known from the program alone: draw, its segments and colours;
+    find, its actions up to the last move; collecting goals, the cells it visits (each holds at most one
+    target, or 4 strawberries)."""
+    if structure == "draw":
+        return len(walker.segments) + len(set(walker.segments.values()) - {"black"})
+    if structure.startswith("find"):
+        return walker.last_move
+    return len(set(walker.trace)) - 1
 
 
 def _close_shortcuts(rng: random.Random, config: GeneratorConfig, draft: Draft, goals: GoalBuilder,

@@ -7,6 +7,11 @@ segment in another colour (and goes back over a drawn line at most MAX_RETRACES 
 Programs are *natural*: no two turns in a row (`lt rt`, `rt rt`), no `bk` right after a turn,
 no `repeat(1)`, loops only where they shorten the text and whose body is not itself a
 repetition, no pen change that draws nothing, and no trailing turn, pen change or retrace.
+
+`mirror` gives exact images of a program for "don't use" constraints: fd<->bk with the start
+turned by 180 degrees draws the same trace, lt<->rt with the start mirrored east<->west draws
+the mirrored trace. An image of a natural program counts as natural (`is_natural`), even where
+it puts a `bk` right after a turn.
 """
 
 from __future__ import annotations
@@ -326,8 +331,32 @@ def _depth(stmts: Sequence[Statement]) -> int:
     return max((1 + _depth(s.body) for s in stmts if isinstance(s, Repeat)), default=0)
 
 
+_SWAP_MOVES = {"fd": BK, "bk": FD}
+_SWAP_TURNS = {"lt": RT, "rt": LT}
+
+
+def mirror(program: Program, direction: int, moves: bool, turns: bool) -> tuple[Program, int]:
+    """An exact image of `program` and its start direction: `moves` swaps fd<->bk and turns the start
+    by 180 degrees (same trace); `turns` swaps lt<->rt and mirrors the start east<->west (mirrored trace)."""
+    swap = {**(_SWAP_MOVES if moves else {}), **(_SWAP_TURNS if turns else {})}
+
+    def image(stmts: tuple[Statement, ...]) -> tuple[Statement, ...]:
+        return tuple(Repeat(s.times, image(s.body)) if isinstance(s, Repeat) else swap.get(s.kind, s) for s in stmts)
+
+    if moves:
+        direction = (direction + 2) & 3
+    if turns:
+        direction = (4 - direction) & 3
+    return Program(image(program.body)), direction
+
+
 def is_natural(program: Program) -> bool:
-    """The naturalness rules of this module, checked on a finished program."""
+    """The naturalness rules of this module, checked on a finished program or on its fd<->bk image
+    (an exact image of a natural program, see `mirror`)."""
+    return _natural(program) or _natural(mirror(program, 0, moves=True, turns=False)[0])
+
+
+def _natural(program: Program) -> bool:
     def ok(stmts: tuple[Statement, ...], top: bool) -> bool:
         for i, s in enumerate(stmts):
             if i and not _fits_after(stmts[:i], s):

@@ -138,25 +138,30 @@ def shortest_route(draft: Draft, targets: set[Cell]) -> list[tuple[Cell, int]] |
 
     Moves obey walls (both sides), the grid, forbidden and missing tiles and the avoided cells.
     """
-    start = (draft.start, draft.direction)
+    return route(draft.cols, draft.rows, draft.start, draft.direction, draft.forbidden | draft.missing | draft.avoid,
+                 draft.walls, targets)
+
+
+def route(cols: int, rows: int, start_cell: Cell, direction: int, blocked: set[Cell], walls: set[Edge],
+          targets: set[Cell]) -> list[tuple[Cell, int]] | None:
+    """Breadth-first search over (cell, heading) states for `shortest_route` (also used on finished tasks)."""
+    start = (start_cell, direction)
     parent: dict[tuple[Cell, int], tuple[Cell, int] | None] = {start: None}
     queue = deque([start])
-    blocked = draft.forbidden | draft.missing | draft.avoid
     while queue:
         state = queue.popleft()
         cell, d = state
-        if cell in targets and cell != draft.start:
-            route = []
+        if cell in targets and cell != start_cell:
+            found = []
             node: tuple[Cell, int] | None = state
             while node is not None:
-                route.append(node)
+                found.append(node)
                 node = parent[node]
-            return route[::-1]
+            return found[::-1]
         nexts = [(cell, (d + 1) & 3), (cell, (d + 3) & 3)]
         for heading in (d, (d + 2) & 3):
             nb = (cell[0] + STEPS[heading][0], cell[1] + STEPS[heading][1])
-            if 0 <= nb[0] < draft.cols and 0 <= nb[1] < draft.rows and nb not in blocked \
-                    and edge(cell, nb) not in draft.walls:
+            if 0 <= nb[0] < cols and 0 <= nb[1] < rows and nb not in blocked and edge(cell, nb) not in walls:
                 nexts.append((nb, d))
         for nxt in nexts:
             if nxt not in parent:
