@@ -13,9 +13,20 @@ from xlogo_gym.dataset import iter_records, write_dataset
 from xlogo_gym.dataset_stats import collect_stats
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
-from xlogo_gym.generator import GeneratorConfig, generate_tasks, is_heldout, task_hash
+from xlogo_gym.generator import (
+    FAMILIES,
+    GeneratorConfig,
+    family_suite,
+    generate_tasks,
+    is_heldout,
+    task_family,
+    task_hash,
+    world_hash,
+)
+from xlogo_gym.generator.families import is_dense
 from xlogo_gym.skills import SKILLS
 from xlogo_gym.suite import SUITES, SuiteEntry, load_suite, write_suite
+from xlogo_gym.task import Task
 
 SMALL = GeneratorConfig(goal_weights={"find": 1, "draw": 1, "sum": 1})
 
@@ -42,6 +53,70 @@ def test_synthetic_1k_is_held_out_distinct_and_varied() -> None:
     # the default (training) generator never makes any of these tasks, nor any task sharing their worlds
     train = {str(g.task.id) for g in generate_tasks(0, 200)}
     assert train.isdisjoint(e.task_id for e in entries)
+
+
+def test_synthetic_families_is_stratified_held_out_and_disjoint() -> None:
+    entries = load_suite("synthetic-families")  # every reference program solves its task: see the test above
+    by_family: dict[str, int] = {}
+    for e in entries:
+        by_family[task_family(e.task)] = by_family.get(task_family(e.task), 0) + 1
+    assert by_family == {family: 50 for family in FAMILIES}
+    assert all(is_heldout(e.task) and e.task_id == f"syn-{task_hash(e.task)}" for e in entries)
+    assert len({e.task_id for e in entries}) == 700
+    worlds = {world_hash(e.task) for e in entries}
+    for other in ("mini-85", "synthetic-1k"):
+        assert worlds.isdisjoint(world_hash(e.task) for e in load_suite(other)), other
+    # training data may exclude it too (its worlds are held out anyway, so nothing changes)
+    config = GeneratorConfig(exclude_suites=("mini-85", "synthetic-1k", "synthetic-families"))
+    assert [g.task.id for g in generate_tasks(4, 20, config)] == [g.task.id for g in generate_tasks(4, 20)]
+
+
+def test_family_suite_is_reproducible_from_the_command_line(tmp_path: Path) -> None:
+    in_process = [g.to_entry() for g in family_suite(1, 7)]
+    assert [task_family(e.task) for e in in_process] == list(FAMILIES)
+    out = tmp_path / "families.jsonl"
+    assert cli.main(["generate", "--families", "1", "--seed", "7", "--workers", "2", "--suite-out", str(out),
+                     "--quiet"]) == 0
+    assert [(e.task_id, e.task, str(e.program), e.skills) for e in load_suite(out)] == \
+        [(e.task_id, e.task, str(e.program), e.skills) for e in in_process]
+    assert cli.main(["generate", "--families", "1", "--out", str(tmp_path / "ds")]) == 2  # needs --suite-out
+
+
+def _sum_task(total: int, constraints: list) -> Task:
+    """3x3, start at the bottom middle, the top-left tile forbidden, 2 + 3 strawberries on 2 of 7 free cells."""
+    tiles = [{"x": x, "y": y, "allowed": (x, y) != (0, 0), "walls": {}} for y in range(3) for x in range(3)]
+    items = [{"x": 0, "y": 1, "name": "strawberry", "color": "red", "count": 2},
+             {"x": 2, "y": 1, "name": "strawberry", "color": "red", "count": 3}]
+    return Task.from_json({"turtle": {"x": 1, "y": 2, "direction": 0}, "tiles": tiles, "items": items, "lines": [],
+                           "goal": [{"name": "sum", "specs": [[[{"name": "strawberry", "neg": 0}]]],
+                                     "total_cnt": total}], "constraints": constraints})
+
+
+def test_family_table_beside_the_real_families() -> None:
+    tasks = [_sum_task(4, [{"exactly": {"fd": 0}}]), _sum_task(5, [{"exactly": {"lt": 2}}]),
+             _sum_task(5, [{"at_most": {"all": 3}}])]
+    stats = collect_stats(SuiteEntry(str(i), t) for i, t in enumerate(tasks))
+    counts = stats.families["sum-classic"]
+    assert counts.cells(stats.tasks) == {"tasks": "100.0%", "items": "2.0", "occupancy": "29%", "colours": "1.0",
+                                         "strawberries": "5.0", "loop-forcing": "0%", "don't use": "50%",
+                                         "target < total": "33%"}
+    table = stats.format_families()
+    assert table[0].split()[:3] == ["family", "(real", "§12.1)"]
+    assert table[1].split()[:2] == ["sum-classic", "100.0%"] and "(0.0%)" in table[1]
+    assert table[-1].split()[:3] == ["all", "3", "(85)"] and "50% (67%)" in table[-1]
+    assert "(real §12.1)" in stats.format()
+
+    entries = load_suite("synthetic-families")
+    stats = collect_stats(entries)
+    assert all(stats.families[f].tasks == 50 for f in FAMILIES)
+    cells = {f: stats.families[f].cells(stats.tasks) for f in FAMILIES}
+    assert cells["find-dense"]["occupancy"] == cells["sum-full"]["occupancy"] == "100%"
+    assert cells["sum-four"]["strawberries"] == "10.0" and cells["draw"]["items"] == "0.0"
+    assert cells["draw-at_most"]["loop-forcing"] == cells["draw-dont_use"]["don't use"] == "100%"
+    dense_logic = collect_stats(e for e in entries if task_family(e.task) in ("find+forbid", "collectall", "concat")
+                                and is_dense(e.task))
+    assert {f: c.cells(dense_logic.tasks)["occupancy"] for f, c in dense_logic.families.items()} == \
+        {"find+forbid": "100%", "collectall": "100%", "concat": "100%"}
 
 
 def test_load_by_path_suite_file_records_and_dataset_directory(tmp_path: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from xlogo_gym.generator.constraints import constraint_kind
+from xlogo_gym.generator.families import FAMILIES, at_most_limit, grid_total, loop_forcing, occupancy, task_family
 from xlogo_gym.program import Repeat
 from xlogo_gym.suite import SuiteEntry
 from xlogo_gym.world import DIRECTIONS, ITEM_NAMES
@@ -28,8 +30,63 @@ REAL: dict[str, tuple[dict[str, int], int]] = {
 }
 #: §12 sum totals of the 10 real sum tasks.
 REAL_SUM_TOTALS = (1, 4, 4, 5, 5, 8, 9, 9, 10, 18)
+#: §12.1 figures per task family (FAMILIES) and over all 85 benchmark tasks ("all"), as printed beside the
+#: family table; a family or column §12.1 says nothing about is left out. Columns: "tasks" (share of the
+#: 85), "items" (per task), "occupancy" (items / free cells), "colours" (distinct item colours),
+#: "strawberries" (on the grid, sum tasks), "loop-forcing" (of at_most tasks), "don't use" (of exactly
+#: tasks), "target < total" (of sum tasks).
+REAL_FAMILIES: dict[str, dict[str, str]] = {
+    "draw": {"items": "0"}, "draw-at_most": {"items": "0"}, "draw-dont_use": {"items": "0"},
+    "find": {"items": "1"}, "find-at_most": {"items": "1"}, "find-dont_use": {"items": "1"},
+    "find-dense": {"items": "8", "occupancy": "100%"},
+    "findonly": {"tasks": "2.4%"},
+    "find+forbid": {"items": "8", "occupancy": "100%", "colours": "3-8"},
+    "collectall": {"items": "8", "occupancy": "100%", "colours": "3"},
+    "concat": {"items": "8", "occupancy": "100%", "colours": "8"},
+    "sum-four": {"tasks": "7.1%", "items": "4", "strawberries": "10"},
+    "sum-full": {"tasks": "4.7%", "items": "8", "occupancy": "100%", "strawberries": "8-22"},
+    "sum-classic": {"tasks": "0.0%"},
+    "all": {"tasks": "85", "loop-forcing": "90%", "don't use": "67%", "target < total": "90%"},
+}
+_FAMILY_COLUMNS = ("tasks", "items", "occupancy", "colours", "strawberries", "loop-forcing", "don't use",
+                   "target < total")
 _MEANS = {"blocks per program (mean)"}  # tables whose rows are per-entry means, not percentages
 _LENGTH_BINS = ((1, 3), (4, 6), (7, 9), (10, 12), (13, 15), (16, 99))
+
+
+@dataclass
+class FamilyCounts:
+    """Sums over the tasks of one family, for the family table."""
+
+    tasks: int = 0
+    items: int = 0
+    occupancy: float = 0.0  # summed over tasks with a free cell (`occupied`)
+    occupied: int = 0
+    colours: int = 0  # summed over tasks with items (`with_items`)
+    with_items: int = 0
+    strawberries: int = 0  # summed over sum tasks (`sums`)
+    sums: int = 0
+    below_total: int = 0
+    at_most: int = 0
+    forcing: int = 0
+    exactly: int = 0
+    dont_use: int = 0
+
+    def add(self, other: FamilyCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def cells(self, total: int) -> dict[str, str]:
+        """The family table's cells ("-" where nothing was counted); `total` is all tasks."""
+        def share(n: int, of: int) -> str:
+            return f"{100 * n / of:.0f}%" if of else "-"
+
+        return {"tasks": f"{100 * self.tasks / max(total, 1):.1f}%", "items": f"{self.items / max(self.tasks, 1):.1f}",
+                "occupancy": f"{100 * self.occupancy / self.occupied:.0f}%" if self.occupied and self.items else "-",
+                "colours": f"{self.colours / self.with_items:.1f}" if self.with_items else "-",
+                "strawberries": f"{self.strawberries / self.sums:.1f}" if self.sums else "-",
+                "loop-forcing": share(self.forcing, self.at_most), "don't use": share(self.dont_use, self.exactly),
+                "target < total": share(self.below_total, self.sums)}
 
 
 class TaskStats:
@@ -41,6 +98,7 @@ class TaskStats:
             "constraint detail", "at_most.all value", "lines per draw task")}
         self.tasks = self.programs = self.draw_tasks = self.lines = 0
         self.max_blocks = self.max_actions = 0
+        self.families: dict[str, FamilyCounts] = {}
 
     def add(self, entry: SuiteEntry) -> None:
         t, task = self.tables, entry.task
@@ -80,8 +138,35 @@ class TaskStats:
             t["constraint detail"][f"exactly.{block}" + ("=0" if n == 0 else "")] += 1
         if effective.start_by:
             t["constraint detail"][f"start_by, length {len(effective.start_by)}"] += 1
+        self._add_family(entry)
         if entry.program is not None:
             self._add_program(entry)
+
+    def _add_family(self, entry: SuiteEntry) -> None:
+        task = entry.task
+        items = task.world.items
+        c = self.families.setdefault(task_family(task), FamilyCounts())
+        c.tasks += 1
+        c.items += len(items)
+        occupied = occupancy(task)
+        if occupied is not None:
+            c.occupancy += occupied
+            c.occupied += 1
+        if items:
+            c.colours += len({i.color for i in items})
+            c.with_items += 1
+        for objective in task.goal:
+            if objective.name == "sum":
+                c.sums += 1
+                c.strawberries += sum(i.count for i in items if i.name == "strawberry")
+                c.below_total += (objective.total_cnt or 0) < grid_total(task, objective)
+        if at_most_limit(task) is not None:
+            c.at_most += 1
+            c.forcing += loop_forcing(task)
+        exactly = task.constraints.effective.exactly
+        if exactly:
+            c.exactly += 1
+            c.dont_use += any(n == 0 for _, n in exactly)
 
     def _add_program(self, entry: SuiteEntry) -> None:
         program, t = entry.program, self.tables
@@ -150,7 +235,31 @@ class TaskStats:
         if self.tables["sum total"]:
             out.append("")
             out.append(f"real sum totals: {', '.join(map(str, REAL_SUM_TOTALS))}")
+        if self.families:
+            out.append("")
+            out.extend(self.format_families())
         return "\n".join(out)
+
+    def format_families(self) -> list[str]:
+        """The family table (SEMANTICS.md §12.1): per family, "sample (real)" in each column."""
+        everything = FamilyCounts()
+        for counts in self.families.values():
+            everything.add(counts)
+        rows = [[family, *self._family_cells(family, self.families[family])] for family in FAMILIES
+                if family in self.families]
+        rows += [[family, *self._family_cells(family, counts)] for family, counts in self.families.items()
+                 if family not in FAMILIES]  # labels of tasks outside FAMILIES, if any
+        rows.append(["all", *self._family_cells("all", everything)])
+        rows[-1][1] = f"{self.tasks} ({REAL_FAMILIES['all']['tasks']})"
+        header = ["family (real §12.1)", *_FAMILY_COLUMNS]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                          enumerate(zip(row, widths, strict=True))).rstrip() for row in [header, *rows]]
+
+    def _family_cells(self, family: str, counts: FamilyCounts) -> list[str]:
+        real = REAL_FAMILIES.get(family, {})
+        cells = counts.cells(self.tasks)
+        return [f"{cells[k]} ({real[k]})" if k in real else cells[k] for k in _FAMILY_COLUMNS]
 
     def plot(self, path: str) -> None:
         """A figure of the main tables, generated beside real, saved to `path` (needs matplotlib)."""

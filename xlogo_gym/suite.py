@@ -97,6 +97,12 @@ SUITES = {
                                            "generator never emits (see xlogo_gym.generator.identity); frozen, made "
                                            "by generator version 1 with: xlogo-gym generate --heldout only "
                                            "--count 1000 --seed 2024 --suite-out xlogo_gym/data/synthetic-1k.jsonl"),
+    "synthetic-families": ("synthetic-families.jsonl", "700 generated held-out tasks, 50 of each task family of "
+                                                       "SEMANTICS.md §12.1 (xlogo_gym.generator.FAMILIES), none "
+                                                       "sharing a world with mini-85 or synthetic-1k; frozen, made "
+                                                       "by generator version 2 with: xlogo-gym generate --families "
+                                                       "50 --seed 2025 --suite-out "
+                                                       "xlogo_gym/data/synthetic-families.jsonl"),
 }
 
 

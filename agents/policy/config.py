@@ -64,7 +64,7 @@ class SFTConfig:
     """use at most this many records of the data"""
     init_from: str | None = None
     """policy checkpoint (name or directory) whose weights start a new run; words it lacks start at zero"""
-    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85"])
+    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85", "synthetic-families"])
     """suites whose tasks are removed from the training data"""
     seed: int = 0
     """seed of data generation, initialisation, sampling and the held-out split"""

@@ -2,7 +2,8 @@
 
 Prompts are left-padded into one batch; the first forward pass reads every prompt and `<prog>`,
 and each later step feeds one action per row against the key-value cache, so a program of n
-tokens costs n incremental steps for the whole batch. Every step masks the logits with each
+tokens costs n incremental steps for the whole batch. A row that has written `<end>` leaves the
+batch (and its keys and values the cache), so short programs do not pay for long ones. Every step masks the logits with each
 row's `xlogo_gym.grammar.ProgramWriter` mask (the env's own rules), so no illegal token can be
 chosen and every row ends within `max_tokens`.
 
@@ -22,7 +23,7 @@ import torch
 from agents.policy.model import PolicyModel
 from agents.policy.tokenizer import EMPTY, Prompt
 from xlogo_gym.emulator import execute
-from xlogo_gym.grammar import DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, END, ConstrainedWriter, ProgramWriter
+from xlogo_gym.grammar import DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, ConstrainedWriter, ProgramWriter
 from xlogo_gym.program import Program
 from xlogo_gym.task import CodeConstraint, Task
 
@@ -75,42 +76,46 @@ def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | S
     writers = [ProgramWriter(max_tokens, max_depth) if c is None else
                ConstrainedWriter((c,), False, max_tokens, max_depth) for c in constraints or [None] * len(prompts)]
     logprob = torch.zeros(len(prompts), device=device)
-    masks: dict[tuple[bool, ...], torch.Tensor] = {}  # per grammar mask key; a finished row may only repeat <end>
-    finished = torch.zeros(len(writers[0].mask()), dtype=torch.bool, device=device)
-    finished[END] = True
+    masks: dict[tuple[bool, ...], torch.Tensor] = {}  # per grammar mask key
 
     def legal_row(w: ProgramWriter) -> torch.Tensor:
-        if w.done:
-            return finished
         key = w.mask_key()
         if key not in masks:
             masks[key] = torch.tensor(w.mask(), device=device)
         return masks[key]
 
+    rows = torch.arange(len(prompts), device=device)  # the rows still writing, in the batch's order
     for _ in range(max_tokens):
-        legal = torch.stack([legal_row(w) for w in writers])
+        active = [writers[i] for i in rows.tolist()]
+        legal = torch.stack([legal_row(w) for w in active])
         logits = out.logits[:, -1].masked_fill(~legal, float("-inf"))
         log_p = torch.log_softmax(logits, -1)
         choice = logits.argmax(-1)
-        hot = temps > 0
+        hot = temps[rows] > 0
         if hot.any():
-            probs = torch.softmax(logits[hot] / temps[hot, None], -1)
+            probs = torch.softmax(logits[hot] / temps[rows][hot, None], -1)
             choice[hot] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-        live = torch.tensor([not w.done for w in writers], device=device)
-        logprob += torch.where(live, log_p.gather(-1, choice[:, None]).squeeze(-1), 0.0)
-        for w, a in zip(writers, choice.tolist(), strict=True):
-            if not w.done:
-                w.write(a)
-        if all(w.done for w in writers):
+        logprob[rows] += log_p.gather(-1, choice[:, None]).squeeze(-1)
+        for w, a in zip(active, choice.tolist(), strict=True):
+            w.write(a)
+        going = torch.tensor([not w.done for w in active], device=device)
+        if not going.any():
             break
-        step = np.full((len(prompts), 1, ids.shape[-1]), EMPTY, dtype=np.int64)
-        step_cells = np.zeros((len(prompts), 1), dtype=np.int64)
-        for row, (w, p, a) in enumerate(zip(writers, prompts, choice.tolist(), strict=True)):
-            bag, step_cells[row, 0] = model.tokenizer.program_position(int(model.tokenizer.action_ids[a]), p,
-                                                                        w.program())
-            step[row, 0, : len(bag)] = bag
+        if not going.all():  # finished rows leave the batch, and their keys and values the cache
+            keep = going.nonzero().squeeze(-1)
+            rows, choice, attention, positions = rows[keep], choice[keep], attention[keep], positions[keep]
+            if use_cache:
+                out.past_key_values.batch_select_indices(keep)
+            else:
+                ids, cells = ids[keep], cells[keep]
+        step = np.full((len(rows), 1, ids.shape[-1]), EMPTY, dtype=np.int64)
+        step_cells = np.zeros((len(rows), 1), dtype=np.int64)
+        for j, (i, a) in enumerate(zip(rows.tolist(), choice.tolist(), strict=True)):
+            bag, step_cells[j, 0] = model.tokenizer.program_position(int(model.tokenizer.action_ids[a]), prompts[i],
+                                                                      writers[i].program())
+            step[j, 0, : len(bag)] = bag
         step_ids, new_cells = torch.from_numpy(step).to(device), torch.from_numpy(step_cells).to(device)
-        attention = torch.cat([attention, attention.new_ones(len(prompts), 1)], 1)
+        attention = torch.cat([attention, attention.new_ones(len(rows), 1)], 1)
         positions = torch.cat([positions, positions[:, -1:] + 1], 1)
         if use_cache:
             out = model(step_ids, new_cells, attention, positions[:, -1:], past_key_values=out.past_key_values,

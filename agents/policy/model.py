@@ -53,8 +53,11 @@ class PolicyModel(nn.Module):
 
     def embed(self, ids: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
         """Sum the embeddings of each position's bag (ids (B, T, K), -1 empty) plus its cell embedding."""
-        table = self.lm.get_input_embeddings()
-        x = (table(ids.clamp(min=0)) * (ids >= 0).unsqueeze(-1).to(table.weight.dtype)).sum(-2)
+        weight = self.lm.get_input_embeddings().weight
+        flat = ids.reshape(-1, ids.shape[-1])
+        x = nn.functional.embedding_bag(flat.clamp(min=0), weight, mode="sum",
+                                        per_sample_weights=(flat >= 0).to(weight.dtype))
+        x = x.reshape(*ids.shape[:-1], weight.shape[1])
         if self.cell_embed is not None:
             x = x + self.cell_embed(cells).to(x.dtype)
         return x

@@ -24,7 +24,7 @@ class PPOConfig:
     """generated training tasks the episodes draw from"""
     eval_tasks: int = 256
     """other generated tasks on which greedy success is measured during training"""
-    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85"])
+    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85", "synthetic-families"])
     """suites whose tasks are removed from the pool and the evaluation tasks"""
     seed: int = 1
     """seed of task generation, initialisation and sampling"""

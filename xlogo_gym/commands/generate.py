@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed and settings give the same files")
     p.add_argument("--out", default="generated-tasks", help="dataset directory (default ./generated-tasks)")
     p.add_argument("--suite-out", metavar="FILE", help="write a suite JSONL file instead of shards")
+    p.add_argument("--families", type=int, metavar="N",
+                   help="with --suite-out: a held-out suite of N tasks of every task family instead of --count "
+                        "tasks (xlogo_gym.generator.family_suite; --config, --goal-weights and --heldout do not "
+                        "apply)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)")
     p.add_argument("--shard-size", type=int, default=10_000, help="records per shard (default 10000)")
     p.add_argument("--config", metavar="JSON", help="generator settings: a JSON file of GeneratorConfig fields")
@@ -33,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_generate)
 
     p = sub.add_parser("stats", help="distribution tables of tasks beside the real tasks' statistics")
-    p.add_argument("path", help="suite name (mini-85, synthetic-1k), JSONL file, dataset or reference directory")
+    p.add_argument("path", help="suite name (mini-85, synthetic-1k, synthetic-families), JSONL file, dataset or "
+                                "reference directory")
     p.add_argument("--plot", metavar="PNG", help="also save a figure of the main tables")
     p.add_argument("--limit", type=int, help="read at most this many tasks")
     p.add_argument("--top", type=int, default=12, help="rows per table (default 12)")
@@ -68,6 +73,7 @@ def _config(args: argparse.Namespace) -> GeneratorConfig:
 
 def _generate(args: argparse.Namespace) -> int:
     from xlogo_gym.dataset import stream_records, write_dataset
+    from xlogo_gym.generator import FAMILIES
     from xlogo_gym.suite import parse_suite_line, write_suite
 
     config = _config(args)
@@ -76,7 +82,20 @@ def _generate(args: argparse.Namespace) -> int:
     if args.count < 0:
         raise XLogoError(f"need a count >= 0, got {args.count}", "--count")
     start = time.perf_counter()
-    if args.suite_out:
+    if args.families is not None:
+        if not args.suite_out:
+            raise XLogoError("a family suite is written with --suite-out FILE", "--families")
+        if args.families < 0:
+            raise XLogoError(f"need a count per family >= 0, got {args.families}", "--families")
+        from tqdm import tqdm
+
+        from xlogo_gym.generator.family_suite import family_suite
+
+        generated = family_suite(args.families, args.seed, workers=args.workers)
+        count = write_suite(args.suite_out, (g.to_entry() for g in tqdm(
+            generated, total=args.families * len(FAMILIES), unit="task", desc="generate", disable=args.quiet)))
+        where = args.suite_out
+    elif args.suite_out:
         import itertools
 
         from tqdm import tqdm

@@ -29,7 +29,8 @@ kind are drawn first and kept while attempts fail, so the mix stays the configur
 `generate_tasks(seed, count, config)` streams distinct tasks reproducibly (the same stream
 `xlogo-gym generate` writes to shards, see `xlogo_gym.dataset`); `GeneratorConfig` holds every
 knob; `is_heldout(task)` tells the evaluation-only tasks apart; `task_family(task)` labels any
-task, generated or real.
+task, generated or real; `family_suite(per_family, seed)` draws as many held-out tasks of every
+family (the `synthetic-families` suite, see `xlogo_gym.generator.family_suite`).
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ from xlogo_gym.generator.core import (
     generate_tasks,
 )
 from xlogo_gym.generator.families import FAMILIES, loop_forcing, loop_free_bound, task_family
+from xlogo_gym.generator.family_suite import family_config, family_suite
 from xlogo_gym.generator.identity import HELDOUT_MODULUS, canonical_json, is_heldout, task_hash, world_hash
 
 __all__ = ["CHUNK_SIZE", "FAMILIES", "GENERATOR_VERSION", "GOAL_STRUCTURES", "HELDOUT_MODULUS", "GeneratedTask",
-           "GeneratorConfig", "canonical_json", "generate_chunk", "generate_task", "generate_tasks", "is_heldout",
-           "loop_free_bound", "loop_forcing", "task_family", "task_hash", "world_hash"]
+           "GeneratorConfig", "canonical_json", "family_config", "family_suite", "generate_chunk", "generate_task",
+           "generate_tasks", "is_heldout", "loop_free_bound", "loop_forcing", "task_family", "task_hash", "world_hash"]

@@ -57,6 +57,18 @@ def is_dense(task: Task) -> bool:
     return len(cells) >= 2 and all(c in held for c in cells)
 
 
+def occupancy(task: Task) -> float | None:
+    """The share of free cells (`free_cells`) that hold an item; None if there is no free cell."""
+    cells = free_cells(task)
+    held = {(i.x, i.y) for i in task.world.items}
+    return sum(c in held for c in cells) / len(cells) if cells else None
+
+
+def grid_total(task: Task, objective: Objective) -> int:
+    """What the items matching `objective` count together (for a sum: the most its path could collect)."""
+    return sum(i.count for i in task.world.items if _matches(objective, i))
+
+
 def loop_free_bound(task: Task) -> int:
     """A cheap lower bound on the blocks of any loop-free program that solves `task`.
 
