@@ -4,8 +4,11 @@
     python benchmarks/bench_policy.py --policy runs/sft   # another checkpoint
     python benchmarks/bench_policy.py --random            # a freshly initialised default-size model
 
-Tasks come from the generator (seed 7). Greedy decoding under the grammar masks; every program
-counts all its tokens, `<end>` included. Timings are wall-clock on this machine (note the load).
+Tasks come from the generator (seed 7). Greedy decoding under the grammar masks (batched:
+`decode_batched`, the agent's path, whose batches group prompts of similar length), and
+sampling 16 programs per task (`sample`, as `--samples 16` does: each prompt is read once for
+its 16 rows). Every program counts all its tokens, `<end>` included. Timings are the process's
+CPU seconds (with one thread, the time it would take on an idle core; the load is printed).
 """
 
 from __future__ import annotations
@@ -18,18 +21,26 @@ import torch
 
 from agents.policy.agent import checkpoint_dir
 from agents.policy.config import ModelConfig
-from agents.policy.decode import decode
+from agents.policy.decode import decode, decode_batched, sample
 from agents.policy.model import PolicyModel, build_policy, load_policy
 from xlogo_gym.generator import generate_tasks
 
 
 def measure(model: PolicyModel, prompts: list, batch: int, use_cache: bool) -> tuple[float, int]:
-    """(seconds, generated tokens) to decode all prompts in batches of `batch`."""
-    tokens = 0
-    start = time.perf_counter()
-    for i in range(0, len(prompts), batch):
-        tokens += sum(len(d.actions) for d in decode(model, prompts[i:i + batch], use_cache=use_cache))
-    return time.perf_counter() - start, tokens
+    """(CPU seconds, generated tokens) to decode all prompts greedily in batches of `batch`."""
+    start = time.process_time()
+    if batch > 1:
+        decoded = decode_batched(model, prompts, batch_size=batch, use_cache=use_cache)
+    else:
+        decoded = [d for p in prompts for d in decode(model, [p], use_cache=use_cache)]
+    return time.process_time() - start, sum(len(d.actions) for d in decoded)
+
+
+def measure_sampling(model: PolicyModel, prompts: list, batch: int, k: int) -> tuple[float, int]:
+    """(CPU seconds, generated tokens) to sample k programs per prompt (the first greedy)."""
+    start = time.process_time()
+    drawn = sample(model, prompts, k, 1.0, batch_size=batch, generator=torch.Generator().manual_seed(0))
+    return time.process_time() - start, sum(len(d.actions) for ds in drawn for d in ds)
 
 
 def main() -> None:
@@ -55,6 +66,10 @@ def main() -> None:
             seconds, tokens = measure(model, prompts[:n], batch, use_cache)
             name = f"{label}, {'cache' if use_cache else 'no cache'}"
             print(f"{name:<26}{seconds:>9.2f}{tokens:>9}{tokens / seconds:>11.0f}{n / seconds:>10.1f}")
+    n = min(len(prompts), 64)
+    seconds, tokens = measure_sampling(model, prompts[:n], args.batch, 16)
+    name = "16 samples per task, cache"
+    print(f"{name:<26}{seconds:>9.2f}{tokens:>9}{tokens / seconds:>11.0f}{n / seconds:>10.1f}")
 
 
 if __name__ == "__main__":

@@ -150,6 +150,18 @@ def test_kv_cache_and_batching_do_not_change_the_result(tiny: object) -> None:
     assert np.allclose([d.logprob for d in cached], [d.logprob for d in single], atol=1e-3)
 
 
+def test_copies_share_the_prompt_and_decode_as_separate_rows(tiny: object) -> None:
+    prompts = [tiny.tokenizer.encode(grid_task(t)) for t in ROUTES]
+    greedy = decode(tiny, prompts, max_tokens=16)
+    for use_cache in (True, False):
+        copied = decode(tiny, prompts, max_tokens=16, copies=3, use_cache=use_cache)
+        assert [d.actions for d in copied] == [d.actions for d in greedy for _ in range(3)]
+    temps = [0.0, 2.0, 2.0] * len(prompts)
+    drawn = decode(tiny, prompts, temps, max_tokens=16, copies=3, generator=torch.Generator().manual_seed(0))
+    assert [d.actions for d in drawn[::3]] == [d.actions for d in greedy]
+    assert len({d.actions for d in drawn}) > len(prompts)  # the sampled copies differ
+
+
 def test_checkpoint_round_trip(tiny: object, tmp_path: object) -> None:
     save_policy(tiny, str(tmp_path), {"note": "test"})
     assert sorted(os.listdir(tmp_path)) == ["config.json", "model.safetensors", "tokenizer.json"]

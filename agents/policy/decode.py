@@ -59,23 +59,32 @@ def _left_padded(model: PolicyModel, prompts: Sequence[Prompt]) -> tuple[torch.T
 @torch.no_grad()
 def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | Sequence[float] = 0.0, *,
            constraints: Sequence[CodeConstraint | None] | None = None, max_tokens: int = DEFAULT_MAX_TOKENS,
-           max_depth: int = DEFAULT_MAX_DEPTH, use_cache: bool = True,
+           max_depth: int = DEFAULT_MAX_DEPTH, use_cache: bool = True, copies: int = 1,
            generator: torch.Generator | None = None) -> list[Decoded]:
-    """Decode one program per prompt, all rows in one batch (per-row temperatures; 0 is greedy).
+    """Decode `copies` programs per prompt, all rows in one batch (per-row temperatures; 0 is greedy).
 
-    `constraints[i]` (a task's `constraints.effective`) makes row i write with a
+    Row r writes for prompt r // copies; the prompts are read once and their keys and values
+    shared by their copies. `temperature` and `constraints` are per row (or one temperature for
+    all): `constraints[r]` (a task's `constraints.effective`) makes row r write with a
     `ConstrainedWriter`, whose masks also keep that code constraint satisfiable.
     """
     if not prompts:
         return []
     device = model.device
-    temps = torch.as_tensor(temperature if isinstance(temperature, Sequence) else [temperature] * len(prompts),
+    n_rows = len(prompts) * copies
+    temps = torch.as_tensor(temperature if isinstance(temperature, Sequence) else [temperature] * n_rows,
                             dtype=torch.float32, device=device)
     ids, cells, attention, positions = _left_padded(model, prompts)
     out = model(ids, cells, attention, positions, use_cache=use_cache)
+    if copies > 1:
+        ids, cells, attention, positions = (t.repeat_interleave(copies, 0) for t in (ids, cells, attention, positions))
+        out = out._replace(logits=out.logits[:, -1:].repeat_interleave(copies, 0))
+        if use_cache:
+            out.past_key_values.batch_repeat_interleave(copies)
+        prompts = [p for p in prompts for _ in range(copies)]
     writers = [ProgramWriter(max_tokens, max_depth) if c is None else
-               ConstrainedWriter((c,), False, max_tokens, max_depth) for c in constraints or [None] * len(prompts)]
-    logprob = torch.zeros(len(prompts), device=device)
+               ConstrainedWriter((c,), False, max_tokens, max_depth) for c in constraints or [None] * n_rows]
+    logprob = torch.zeros(n_rows, device=device)
     masks: dict[tuple[bool, ...], torch.Tensor] = {}  # per grammar mask key
 
     def legal_row(w: ProgramWriter) -> torch.Tensor:
@@ -129,28 +138,32 @@ def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | S
 
 def decode_batched(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | Sequence[float] = 0.0, *,
                    constraints: Sequence[CodeConstraint | None] | None = None, batch_size: int = 256,
-                   **options: Any) -> list[Decoded]:
-    """`decode` in batches of `batch_size` prompts of similar length; results in input order."""
-    temps = list(temperature) if isinstance(temperature, Sequence) else [temperature] * len(prompts)
-    rows = list(constraints or [None] * len(prompts))
+                   copies: int = 1, **options: Any) -> list[Decoded]:
+    """`decode` in batches of about `batch_size` rows whose prompts have similar lengths; results in
+    input order (`copies` rows per prompt, as in `decode`)."""
+    n_rows = len(prompts) * copies
+    temps = list(temperature) if isinstance(temperature, Sequence) else [temperature] * n_rows
+    rows = list(constraints or [None] * n_rows)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    results: list[Decoded | None] = [None] * len(prompts)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        decoded = decode(model, [prompts[i] for i in chunk], [temps[i] for i in chunk],
-                         constraints=[rows[i] for i in chunk], **options)
-        for i, d in zip(chunk, decoded, strict=True):
-            results[i] = d
+    results: list[Decoded | None] = [None] * n_rows
+    per_batch = max(1, batch_size // copies)
+    for start in range(0, len(order), per_batch):
+        chunk = order[start:start + per_batch]
+        chunk_rows = [i * copies + j for i in chunk for j in range(copies)]
+        decoded = decode(model, [prompts[i] for i in chunk], [temps[r] for r in chunk_rows],
+                         constraints=[rows[r] for r in chunk_rows], copies=copies, **options)
+        for r, d in zip(chunk_rows, decoded, strict=True):
+            results[r] = d
     return results  # type: ignore[return-value]
 
 
 def sample(model: PolicyModel, prompts: Sequence[Prompt], k: int = 1, temperature: float = 1.0, *,
            constraints: Sequence[CodeConstraint | None] | None = None, **options: Any) -> list[list[Decoded]]:
-    """k candidates per prompt: the first greedy, the others sampled at `temperature`."""
+    """k candidates per prompt: the first greedy, the others sampled at `temperature` (the prompt is
+    read once for all k)."""
     rows = constraints or [None] * len(prompts)
-    flat = decode_batched(model, [p for p in prompts for _ in range(k)],
-                          [0.0 if j == 0 else temperature for _ in prompts for j in range(k)],
-                          constraints=[c for c in rows for _ in range(k)], **options)
+    flat = decode_batched(model, prompts, [0.0 if j == 0 else temperature for _ in prompts for j in range(k)],
+                          constraints=[c for c in rows for _ in range(k)], copies=k, **options)
     return [flat[i * k:(i + 1) * k] for i in range(len(prompts))]
 
 
