@@ -13,13 +13,13 @@ import zlib
 
 import numpy as np
 
-from agents.base import Agent, Candidate
+from xlogo_gym.evaluation import Candidate, TaskByTaskAgent
 from xlogo_gym.grammar import DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, ProgramWriter
 from xlogo_gym.program import Program
 from xlogo_gym.task import Task
 
 
-class RandomAgent(Agent):
+class RandomAgent(TaskByTaskAgent):
     """Uniformly random legal tokens until `<end>`.
 
     Args:

@@ -11,11 +11,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from agents.base import Agent
+from agents.policy.checkpoint import POLICY_NAMES
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.evaluation import Agent
 
-#: Names of the shipped policy checkpoints (`agents/checkpoints/NAME`).
-POLICY_NAMES = ("default", "ppo")
 AGENT_SPECS = "solver, random, llm:MODEL[@URL], default, ppo, or a policy checkpoint directory"
 
 

@@ -39,9 +39,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from agents.base import Agent, AgentFailure, Candidate
 from agents.solver_goals import ENTRY_PEN, CollectAllGoal, ConcatGoal, DrawGoal, FindGoal, Grid, SumGoal, Tracker
-from xlogo_gym.emulator import CompiledTask, execute
+from xlogo_gym.emulator import CompiledTask, compile_task, execute
+from xlogo_gym.evaluation import AgentFailure, Candidate, TaskByTaskAgent
 from xlogo_gym.program import BLOCK_TYPES as TYPES
 from xlogo_gym.program import MAX_REPEAT, OP_BK, OP_FD, OP_LT, OP_RT, OP_SETPC, Command, Program, Repeat, Statement
 from xlogo_gym.task import Task
@@ -124,7 +124,7 @@ class _Search:
     def __init__(self, task: Task, max_body: int, deadline: float) -> None:
         self.task, self.max_body, self.deadline = task, max_body, deadline
         self.loop_budget = max_body + 1  # largest loop statement (blocks) of the current pass
-        c: CompiledTask = task.compiled
+        c = compile_task(task)
         self.cells = c.cols * c.rows
         cons = task.constraints.effective
         at_most, exactly = dict(cons.at_most), dict(cons.exactly)
@@ -533,7 +533,7 @@ class _Search:
 
 def _hopeless(task: Task) -> str:
     """Why no program can succeed, for the cases that show without searching ('' otherwise)."""
-    c: CompiledTask = task.compiled
+    c = compile_task(task)
     if c.is_draw:
         if any(color < 0 for color in c.target_picture.values()):
             return "a target line has a colour name instead of a hex colour, so no drawn segment can match it"
@@ -592,7 +592,7 @@ def shortest_solution(task: Task, time_limit: float = DEFAULT_TIME_LIMIT) -> Pro
     return search(task, time_limit).program
 
 
-class SearchSolver(Agent):
+class SearchSolver(TaskByTaskAgent):
     """Symbolic upper bound: best-first search for the shortest accepted program (one candidate).
 
     Args:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import Agent, AgentFailure, Candidate
+from xlogo_gym.evaluation import Agent, AgentFailure, Candidate
 from xlogo_gym.task import Task
 
 #: (observation, action mask) -> action

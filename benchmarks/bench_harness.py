@@ -12,8 +12,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from agents.base import Agent, Candidate
-from agents.evaluate import evaluate, plot_skills
+from xlogo_gym.emulator import compile_task
+from xlogo_gym.evaluation import Agent, Candidate, evaluate, plot_skills
 from xlogo_gym.suite import SuiteEntry, load_suite
 from xlogo_gym.task import Task
 
@@ -39,7 +39,7 @@ def main() -> None:
     entries = [e for e in load_suite(args.suite) if e.program is not None]
     agent = ReferencePrograms(entries)
     for task in (e.task for e in entries):  # compile every task once, as the agent's own run would have
-        task.compiled  # noqa: B018
+        compile_task(task)
     n = len(entries)
     for label, to_disk in (("in memory", False), ("with partial.jsonl, report.json and report.md", True)):
         best = float("inf")

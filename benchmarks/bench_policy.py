@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from agents.policy.agent import checkpoint_dir
+from agents.policy.checkpoint import checkpoint_dir
 from agents.policy.config import ModelConfig
 from agents.policy.decode import decode, decode_batched, sample
 from agents.policy.model import PolicyModel, build_policy, load_policy

@@ -19,11 +19,11 @@ import time
 import torch
 from stable_baselines3.common.callbacks import CallbackList
 
-from agents.policy.agent import checkpoint_dir
+from agents.policy.checkpoint import checkpoint_dir
 from agents.policy.config import ModelConfig, SFTConfig
+from agents.policy.data import gather_examples
 from agents.policy.model import build_policy, load_policy, save_policy
 from agents.policy.tokenizer import DomainTokenizer
-from agents.policy.train_sft import gather_examples
 from agents.ppo.config import PPOConfig
 from agents.ppo.policy import transformer_of
 from agents.ppo.train import RolloutAdvantages, TrainingMonitor, build_ppo, make_curriculum, make_vec_env

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-from agents.base import AgentFailure
-from agents.policy.agent import checkpoint_dir, load_agent
+from agents.policy.agent import load_agent
+from agents.policy.checkpoint import checkpoint_dir
 from agents.policy.config import SFTConfig
-from agents.policy.train_sft import gather_examples
+from agents.policy.data import gather_examples
 from agents.ppo.config import BASELINES, PPOConfig
 from agents.ppo.train import train_ppo
 from xlogo_gym.emulator import execute
+from xlogo_gym.evaluation import AgentFailure
 
 
 def main() -> None:

@@ -19,14 +19,32 @@ models that read images. `--show-prompt` prints the first task's prompt and exit
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 from collections import Counter
+from dataclasses import dataclass, field
 
-from agents.base import AgentFailure
-from agents.llm import add_llm_arguments, llm_options, make_llm_agent
+from agents.llm import LLMConfig, make_llm_agent
 from xlogo_gym import Task, execute, load_reference_suite
+from xlogo_gym.cli import POSITIONAL, parse
+from xlogo_gym.evaluation import AgentFailure
 from xlogo_gym.prompt import task_prompt
+
+
+@dataclass
+class Options:
+    """Run the prompted-LLM baseline against a local OpenAI-compatible server and score it."""
+
+    tasks: list[str] = field(metadata={POSITIONAL: True})
+    """task JSON files or reference-format directories"""
+    samples: int = 1
+    """candidates per task (pass@k)"""
+    seed: int = 0
+    """sampling seed of the first request per task"""
+    show_prompt: bool = False
+    """print the first prompt and exit"""
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    """the LLM agent"""
 
 
 def load_tasks(paths: list[str]) -> list[Task]:
@@ -40,20 +58,15 @@ def load_tasks(paths: list[str]) -> list[Task]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tasks", nargs="+", help="task JSON files or reference-format directories")
-    parser.add_argument("--samples", type=int, default=1, help="candidates per task (pass@k)")
-    parser.add_argument("--show-prompt", action="store_true", help="print the first prompt and exit")
-    add_llm_arguments(parser)
-    args = parser.parse_args()
-    if not args.model:
-        parser.error("--model is required")
-    tasks = load_tasks(args.tasks)
-    if args.show_prompt:
+    options = parse(Options, sys.argv[1:], prog="examples/llm_baseline.py")
+    if not options.llm.model or not options.tasks:
+        raise SystemExit("--model and at least one task file or directory are required")
+    tasks = load_tasks(options.tasks)
+    if options.show_prompt:
         print(task_prompt(tasks[0]))
         return
-    agent = make_llm_agent("llm", **llm_options(args))
-    candidates = agent.propose(tasks, samples=args.samples)
+    agent = make_llm_agent("llm", **options.llm.options(), seed=options.seed)
+    candidates = agent.propose(tasks, samples=options.samples)
 
     solved, failures = 0, Counter[str]()
     for task, cands in zip(tasks, candidates, strict=True):
@@ -65,7 +78,7 @@ def main() -> None:
                 ok = ok or execute(task, c).success
         solved += ok
         print(f"{task.id or '-':<12} {'solved' if ok else 'failed'}")
-    print(f"{agent.name}: pass@{args.samples} = {solved}/{len(tasks)} = {solved / len(tasks):.1%}")
+    print(f"{agent.name}: pass@{options.samples} = {solved}/{len(tasks)} = {solved / len(tasks):.1%}")
     if failures:
         print("agent failures:", ", ".join(f"{reason} {n}" for reason, n in failures.most_common()))
 

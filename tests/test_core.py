@@ -51,7 +51,7 @@ def run(task: dict, text: str, strict: bool = False):
 def test_leaving_the_grid_crashes_with_reason_and_cell(text: str, reason: str, cell: tuple[int, int]) -> None:
     v = run(grid(), text)
     assert v.crashed and v.crash_reason == reason and v.crash_cell == cell
-    assert v.goal_ok is None and v.cons_ok is None and not v.success
+    assert v.goal_ok is None and v.constraints_ok is None and not v.success
 
 
 def test_bk_moves_backwards_and_tests_the_opposite_side() -> None:
@@ -220,8 +220,8 @@ def test_goal_grouping_quirk_and_strict_all_objectives() -> None:
 ])
 def test_constraints(constraints, text: str, ok: bool, strict_ok: bool) -> None:
     task = grid(5, 5, (2, 2, 0), constraints=constraints)
-    assert run(task, text).cons_ok is ok
-    assert run(task, text, strict=True).cons_ok is strict_ok
+    assert run(task, text).constraints_ok is ok
+    assert run(task, text, strict=True).constraints_ok is strict_ok
 
 
 def test_failed_constraints_are_explained() -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("gymnasium", reason="needs gymnasium: pip install \"xlogo-gym[env]\"")
+
 import pickle
 import warnings
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import pytest
-from conftest import CONFORMANCE
+from conftest import conformance_cases
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -449,12 +452,8 @@ def test_the_task_is_encoded_once_per_task_not_per_step(monkeypatch: pytest.Monk
     assert len(calls) == len(TASKS) + 1
 
 
-@pytest.mark.skipif(not CONFORMANCE.exists(), reason="needs shared/spec/conformance.jsonl")
 def test_every_conformance_task_fits_the_observation_space() -> None:
-    import json
-
-    with open(CONFORMANCE, encoding="utf-8") as fh:
-        tasks = list({(c := json.loads(line))["task"]["id"]: c["task"] for line in fh}.values())
+    tasks = list({c["task"]["id"]: c["task"] for c in conformance_cases()}.values())
     env = XLogoMiniEnv(tasks=tasks, prompt=False)
     for task_id in env.task_ids:
         obs, _ = env.reset(options={"task_id": task_id})

@@ -10,23 +10,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs
 
-from agents.base import Agent, AgentFailure, Candidate
-from agents.evaluate import (
+from agents.random_agent import RandomAgent
+from agents.registry import make_agent
+from xlogo_gym.errors import XLogoError
+from xlogo_gym.evaluation import (
     AGENT_FAILURE,
     CONSTRAINT_VIOLATED,
     GOAL_NOT_MET,
     PARSE_ERROR,
     SUCCESS,
+    Agent,
+    AgentFailure,
+    Candidate,
     Report,
     compare_markdown,
     evaluate,
     judge,
     pass_at_k,
 )
-from agents.random_agent import RandomAgent
-from agents.registry import make_agent
-from xlogo_gym.errors import XLogoError
 from xlogo_gym.grammar import DEFAULT_MAX_TOKENS, program_to_actions
 from xlogo_gym.suite import SuiteEntry, load_suite, write_suite
 from xlogo_gym.task import Task
@@ -80,6 +83,7 @@ def test_pass_at_k_is_the_unbiased_estimator() -> None:
 
 # -- the run -----------------------------------------------------------------------------------
 
+@needs("matplotlib")
 def test_report_files_and_summary(mini: list[SuiteEntry], tmp_path: Path) -> None:
     entries = mini[:12]
     report = evaluate(Replay(entries), entries, samples=2, out_dir=str(tmp_path), batch_size=5,
@@ -98,6 +102,7 @@ def test_report_files_and_summary(mini: list[SuiteEntry], tmp_path: Path) -> Non
     assert len((tmp_path / "partial.jsonl").read_text().splitlines()) == 12
 
 
+@needs("matplotlib")
 def test_resume_runs_only_the_missing_tasks(mini: list[SuiteEntry], tmp_path: Path) -> None:
     entries = mini[:10]
     with pytest.raises(KeyboardInterrupt):
@@ -189,6 +194,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
+@needs("matplotlib")
 def test_evaluate_and_compare_commands(mini: list[SuiteEntry], tmp_path: Path) -> None:
     suite = tmp_path / "tiny.jsonl"
     write_suite(str(suite), [e for e in mini if e.task_id in ("mini-001", "mini-020", "mini-061", "mini-083")])

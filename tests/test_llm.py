@@ -7,7 +7,6 @@ the agent's real HTTP client, retries, cache and thread pool are exercised end t
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import json
@@ -23,20 +22,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import CONFORMANCE
+from conftest import conformance_cases, needs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.base import AgentFailure
-from agents.llm import (
-    IMAGE_NOTE,
-    LLMAgent,
-    add_llm_arguments,
-    extract_program,
-    llm_options,
-    make_llm_agent,
-)
+from agents.llm import IMAGE_NOTE, LLMAgent, LLMConfig, extract_program, make_llm_agent
 from xlogo_gym import Program, Task, XLogoError, execute
+from xlogo_gym.cli import parse
+from xlogo_gym.evaluation import AgentFailure
 from xlogo_gym.program import Command, Repeat
 from xlogo_gym.prompt import ANSWER_FORMAT, LANGUAGE, item_words, task_prompt, task_summary
 from xlogo_gym.world import DIRECTIONS, PEN_COLORS
@@ -130,10 +123,8 @@ def test_prompt_words_every_objective(goal: dict, words: str) -> None:
     assert words in task_prompt(make_task(goal=[goal]))
 
 
-@pytest.mark.skipif(not CONFORMANCE.exists(), reason="conformance.jsonl not present")
 def test_prompt_covers_every_conformance_task() -> None:
-    with open(CONFORMANCE, encoding="utf-8") as fh:
-        tasks = [Task.from_json(json.loads(line)["task"]) for line in fh]
+    tasks = [Task.from_json(c["task"]) for c in conformance_cases()]
     for task in tasks:
         prompt = task_prompt(task)
         t = task.world.turtle
@@ -443,6 +434,7 @@ def test_api_key_comes_from_the_named_variable(server: Loopback, tmp_path: Any, 
     assert "sk-test" not in "".join(p.read_text() for p in tmp_path.glob("*.json"))
 
 
+@needs("PIL")
 def test_vision_attaches_a_png_of_the_task(server: Loopback, tmp_path: Any, monkeypatch: Any) -> None:
     image = np.zeros((6, 10, 3), np.uint8)
     image[2:4, 3:7] = (214, 0, 0)
@@ -473,11 +465,9 @@ def test_make_llm_agent_reads_the_spec_and_options(tmp_path: Any) -> None:
     assert make_llm_agent("llm", model="m").model == "m"
     described = make_llm_agent("llm:m", description=True).messages(rich_task())[0]["content"]
     assert "secret-description" in described
-    parser = argparse.ArgumentParser()
-    add_llm_arguments(parser)
-    args = parser.parse_args(["--base-url", "http://h:1/v1", "--concurrency", "2", "--cache-dir", str(tmp_path),
-                              "--no-cache", "--temperature", "0.5"])
-    options = llm_options(args)
+    config = parse(LLMConfig, ["--base-url", "http://h:1/v1", "--concurrency", "2", "--cache-dir", str(tmp_path),
+                               "--no-cache", "--temperature", "0.5"])
+    options = config.options()
     assert options == {"base_url": "http://h:1/v1", "concurrency": 2, "cache": False, "cache_dir": str(tmp_path),
                        "temperature": 0.5}
     agent = make_llm_agent("llm:m", **options)

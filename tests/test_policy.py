@@ -6,14 +6,16 @@ initialised Llama and a word-level tokenizer built here (no download).
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="needs torch: pip install \"xlogo-gym[train]\"")
+
 import json
 import os
 
 import numpy as np
-import pytest
 import torch
 
-from agents.base import AgentFailure
 from agents.policy.agent import PolicyAgent, load_agent
 from agents.policy.config import ModelConfig, SFTConfig
 from agents.policy.curriculum import failure_rates, sampling_weights, task_families
@@ -25,6 +27,7 @@ from agents.policy.train_sft import success_rate, train_sft
 from xlogo_gym import Program, Task, XLogoError, execute, load_suite
 from xlogo_gym.emulator import constraint_failures
 from xlogo_gym.encoding import encode_task
+from xlogo_gym.evaluation import AgentFailure
 from xlogo_gym.grammar import END, ProgramWriter
 
 torch.set_num_threads(1)

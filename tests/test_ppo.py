@@ -6,6 +6,11 @@ a few hundred PPO steps run in seconds.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("torch", reason="needs torch: pip install \"xlogo-gym[train]\"")
+pytest.importorskip("gymnasium", reason="needs gymnasium: pip install \"xlogo-gym[train]\"")
+
 import json
 import os
 from collections.abc import Callable
@@ -13,7 +18,6 @@ from dataclasses import asdict
 
 import gymnasium as gym
 import numpy as np
-import pytest
 import torch
 from gymnasium import spaces
 from sb3_contrib import MaskablePPO

@@ -34,7 +34,7 @@ def test_print_then_parse_gives_the_program_back(program: Program) -> None:
 @given(programs)
 def test_any_program_gets_a_verdict(program: Program) -> None:
     v = execute(TASK, program)
-    assert v.success == (not v.crashed and bool(v.goal_ok) and bool(v.cons_ok))
+    assert v.success == (not v.crashed and bool(v.goal_ok) and bool(v.constraints_ok))
 
 
 _text_alphabet = st.sampled_from(list("fdbkltrsepcat(){}0123456789 \n\t;,xyzRED") + ["repeat", "setpc", "fd", "red"])

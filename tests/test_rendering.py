@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CONFORMANCE
+from conftest import conformance_cases, needs
 
 from xlogo_gym import Program, Task, XLogoError, execute
 from xlogo_gym.cli import main
-from xlogo_gym.commands.render import PANEL, PlaySession
+from xlogo_gym.play import PANEL, PlaySession
 from xlogo_gym.rendering import (
     BACKGROUND,
     CELL,
@@ -91,10 +91,8 @@ def test_a_crash_is_marked_and_the_verdict_is_written() -> None:
     assert (solved == SUCCESS).all(axis=2).any() and not (solved == (210, 0, 0)).all(axis=2).any()
 
 
-@pytest.mark.skipif(not CONFORMANCE.exists(), reason="needs shared/spec/conformance.jsonl")
 def test_replay_agrees_with_the_emulator() -> None:
-    with open(CONFORMANCE, encoding="utf-8") as fh:
-        cases = [json.loads(line) for line in fh][93:900]
+    cases = conformance_cases()[93:900]
     for case in cases:
         task, program = Task.from_json(case["task"]), Program.from_json(case["code"])
         verdict = execute(task, program)
@@ -131,6 +129,7 @@ def test_ansi_view() -> None:
     assert ">." in after and "Verdict: success" in after
 
 
+@needs("PIL", "imageio")
 def test_render_command_writes_png_gif_and_explains_mp4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from PIL import Image
 
@@ -180,6 +179,7 @@ def test_play_session_types_clicks_runs_and_judges() -> None:
         PlaySession([])
 
 
+@needs("pygame")
 def test_play_command_runs_headless(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pygame
 

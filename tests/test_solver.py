@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import CONFORMANCE
+from conftest import CONFORMANCE, conformance_cases
 
-from agents.base import AgentFailure
 from agents.solver import SearchSolver, search, shortest_solution
 from xlogo_gym.emulator import execute
+from xlogo_gym.evaluation import AgentFailure
 from xlogo_gym.program import Command, Program, Repeat, Statement
 from xlogo_gym.suite import load_suite
 from xlogo_gym.task import Task
@@ -169,9 +168,7 @@ def test_constrained_mini85_tasks_are_solved_within_their_bounds() -> None:
 
 
 def _solution_cases(limit: int) -> list[tuple[Task, Program]]:
-    with open(CONFORMANCE, encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh]
-    cases = [(Task.from_json(r["task"]), Program.from_json(r["code"])) for r in rows
+    cases = [(Task.from_json(r["task"]), Program.from_json(r["code"])) for r in conformance_cases()
              if "program=solution" in (r["task"].get("description") or "") and r["expected"]["success"]]
     return cases[:limit]
 

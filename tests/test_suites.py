@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import needs
 
 from xlogo_gym import cli
-from xlogo_gym.dataset import iter_records, write_dataset
+from xlogo_gym.dataset import write_dataset
 from xlogo_gym.dataset_stats import collect_stats
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
@@ -25,7 +26,7 @@ from xlogo_gym.generator import (
 )
 from xlogo_gym.generator.families import is_dense
 from xlogo_gym.skills import SKILLS
-from xlogo_gym.suite import SUITES, SuiteEntry, load_suite, write_suite
+from xlogo_gym.suite import SUITES, SuiteEntry, iter_jsonl, load_suite, write_suite
 from xlogo_gym.task import Task
 
 SMALL = GeneratorConfig(goal_weights={"find": 1, "draw": 1, "sum": 1})
@@ -172,7 +173,7 @@ def test_shards_are_deterministic_resumable_and_deduplicated(tmp_path: Path, mon
     clean = tmp_path / "clean"
     manifest = write_dataset(str(clean), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
     assert manifest["complete"] and [s["records"] for s in manifest["shards"]] == [100, 100, 60]
-    ids = [r["id"] for r in iter_records(str(clean))]
+    ids = [r["id"] for r, _ in iter_jsonl(str(clean))]
     assert len(ids) == len(set(ids)) == 260
     assert ids == [str(g.task.id) for g in generate_tasks(3, 260, SMALL)]  # the in-process stream, same order
 
@@ -201,7 +202,7 @@ def test_shards_are_deterministic_resumable_and_deduplicated(tmp_path: Path, mon
 
     # a longer run extends the same stream; other settings are refused
     write_dataset(str(resumed), 300, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
-    assert [r["id"] for r in iter_records(str(resumed))][:260] == ids
+    assert [r["id"] for r, _ in iter_jsonl(str(resumed))][:260] == ids
     with pytest.raises(XLogoError, match="other settings"):
         write_dataset(str(resumed), 300, seed=4, config=SMALL, workers=1, shard_size=100, progress=False)
 
@@ -212,6 +213,7 @@ def test_two_workers_write_the_same_bytes_as_one(tmp_path: Path) -> None:
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
 
 
+@needs("matplotlib")
 def test_cli_generate_and_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
     assert cli.main(["generate", "--count", "40", "--workers", "1", "--out", str(out), "--quiet",

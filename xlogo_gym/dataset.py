@@ -30,7 +30,8 @@ from typing import Any
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import write_atomic
 from xlogo_gym.generator import CHUNK_SIZE, GENERATOR_VERSION, GeneratorConfig, generate_chunk
-from xlogo_gym.suite import DATASET_MANIFEST, dataset_shards
+from xlogo_gym.progress import progress_bar
+from xlogo_gym.suite import DATASET_MANIFEST, iter_jsonl
 
 FORMAT_VERSION = 1
 SHARD_SIZE = 10_000
@@ -119,9 +120,8 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
         if (name in stale and _SHARD_FILE.fullmatch(name)) or (name.startswith(".tmp-") and name.endswith(".part")):
             os.unlink(os.path.join(out, name))  # shards to be rewritten, temp files of an interrupted run
     seen: set[int] = set()
-    for shard in shards:
-        with open(os.path.join(out, shard["file"]), encoding="utf-8") as fh:
-            seen.update(int(json.loads(line)["id"][4:], 16) for line in fh)
+    for record, _ in iter_jsonl(os.path.join(out, shard["file"]) for shard in shards):
+        seen.add(int(record["id"][4:], 16))
     manifest = {"settings": settings, "count": len(seen), "complete": False, "shards": shards}
     write_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
     done = len(seen)
@@ -130,12 +130,10 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
         write_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
         return manifest
 
-    from tqdm import tqdm
-
     position: Position = tuple(shards[-1]["end"]) if shards else (0, 0)  # type: ignore[assignment]
     buffer: list[str] = []
     stream = stream_records(seed, config, position, workers, seen)
-    with tqdm(total=count, initial=done, unit="task", desc="generate", disable=not progress) as bar:
+    with progress_bar(total=count, initial=done, unit="task", desc="generate", disable=not progress) as bar:
         try:
             for position, _, line in stream:
                 buffer.append(line)
@@ -179,11 +177,3 @@ def _finished_shards(out: str, manifest: dict[str, Any], shard_size: int, count:
             break
         keep.append(shard)
     return keep
-
-
-def iter_records(directory: str) -> Iterator[dict[str, Any]]:
-    """The records of a dataset directory as dicts, shard by shard (constant memory)."""
-    for shard in dataset_shards(directory):
-        with open(shard, encoding="utf-8") as fh:
-            for line in fh:
-                yield json.loads(line)

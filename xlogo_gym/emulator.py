@@ -180,6 +180,17 @@ class CompiledTask:
         return all(self.check(kind, o, trace, visited) for kind, o in forbids)
 
 
+_COMPILED = "_compiled"  # where compile_task keeps a task's tables
+
+
+def compile_task(task: Task) -> CompiledTask:
+    """The flat tables of `task`, built on first use and kept with the task object."""
+    compiled = task.__dict__.get(_COMPILED)
+    if compiled is None:
+        compiled = task.__dict__[_COMPILED] = CompiledTask(task)
+    return compiled
+
+
 def _holds(value: str, item: Any) -> bool:
     if item is None:
         return value in ("noname", "nocolor")
@@ -211,7 +222,7 @@ def constraint_failures(constraint: CodeConstraint, program: Program, strict: bo
 class Verdict:
     """The emulator's verdict with everything a person or a learner wants to see.
 
-    `success`, `crashed`, `goal_ok`, `constraints_ok` (alias `cons_ok`), `crash_reason`
+    `success`, `crashed`, `goal_ok`, `constraints_ok`, `crash_reason`
     (WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST, EXCEED_MAX_CALLS or None),
     `crash_cell` (the (x, y) the turtle tried to enter), `crash_step` (index of the
     crashing action). Derived on demand: `trace` (cells visited, start first), `picture`
@@ -231,10 +242,6 @@ class Verdict:
         self.crashed = crash_reason is not None
         self.goal_ok, self.constraints_ok = goal_ok, constraints_ok
         self.success = bool(goal_ok and constraints_ok)
-
-    @property
-    def cons_ok(self) -> bool | None:
-        return self.constraints_ok
 
     @property
     def trace(self) -> list[tuple[int, int]]:
@@ -282,6 +289,7 @@ class Verdict:
         return "; ".join(self.failed_objectives + self.failed_constraints)
 
     def to_json(self) -> dict[str, Any]:
+        """The verdict as JSON, in the reference's keys (SEMANTICS.md §1): `constraints_ok` is written `cons_ok`."""
         return {"success": self.success, "crashed": self.crashed, "goal_ok": self.goal_ok,
                 "cons_ok": self.constraints_ok, "crash_reason": self.crash_reason,
                 "crash_cell": list(self.crash_cell) if self.crash_cell else None, "crash_step": self.crash_step,
@@ -294,20 +302,25 @@ class Verdict:
 
 class Run(NamedTuple):
     """What the turtle did: cells visited (start first), drawn picture (segment id -> pen index),
-    the crash (reason, step, target cell) or None, and the heading it ended with."""
+    the crash (reason, step, target cell) or None, the heading it ended with, and, when asked
+    for, its state (cell, heading, pen index) before the first action and after each executed one."""
 
     trace: list[int]
     picture: dict[int, int]
     crash: tuple[str, int, tuple[int, int] | None] | None
     heading: int
+    states: list[tuple[int, int, int]] | None = None
 
 
-def run(compiled: CompiledTask, program: Program, strict: bool = False) -> Run:
-    """Run the turtle (a crash leaves it where it stood before the failing move)."""
+def run(compiled: CompiledTask, program: Program, strict: bool = False, record: bool = False) -> Run:
+    """Run the turtle, the one stepping routine of the project (the verdict, `progress`, rendering
+    and the policy's inputs all use it). A crash leaves the turtle where it stood before the failing
+    move; at most MAX_ACTIONS actions run. `record` also keeps the state after every action."""
     moves, segments = compiled.moves[strict], compiled.segments
     pos, d, pen = compiled.start, compiled.direction, 0
     trace = [pos]
     picture: dict[int, int] = {}
+    states = [(pos, d, pen)] if record else None
     ops = program.ops
     over_limit = len(ops) > MAX_ACTIONS
     if over_limit:
@@ -319,7 +332,7 @@ def run(compiled: CompiledTask, program: Program, strict: bool = False) -> Run:
             if target < 0:
                 x, y = compiled.cell_xy(pos)
                 dx, dy = STEPS[k & 3]
-                return Run(trace, picture, (_CRASH_CODES[-1 - target], step, (x + dx, y + dy)), d)
+                return Run(trace, picture, (_CRASH_CODES[-1 - target], step, (x + dx, y + dy)), d, states)
             picture[segments[k]] = pen
             trace.append(target)
             pos = target
@@ -329,24 +342,26 @@ def run(compiled: CompiledTask, program: Program, strict: bool = False) -> Run:
             d = (d + 1) & 3
         else:
             pen = op - OP_SETPC
+        if states is not None:
+            states.append((pos, d, pen))
     if over_limit:
-        return Run(trace, picture, (EXCEED_MAX_CALLS, MAX_ACTIONS, None), d)
-    return Run(trace, picture, None, d)
+        return Run(trace, picture, (EXCEED_MAX_CALLS, MAX_ACTIONS, None), d, states)
+    return Run(trace, picture, None, d, states)
 
 
 def execute(task: Task, program: Program | str, strict: bool = False) -> Verdict:
     """Run `program` on `task` and judge it: crash, goal (§6), constraints (§7), success (§8)."""
     if isinstance(program, str):
         program = Program.parse(program)
-    compiled: CompiledTask = task.compiled
-    trace, picture, crash, _ = run(compiled, program, strict)
+    compiled = compile_task(task)
+    trace, picture, crash, _, _ = run(compiled, program, strict)
     if crash is not None:
         reason, step, cell = crash
         return Verdict(compiled, program, strict, trace, picture, reason, cell, step)
     goal_ok = compiled.goal_ok(trace, picture, strict)
     entries = task.constraints.entries if strict else (task.constraints.effective,)
-    cons_ok = not any(constraint_failures(e, program, strict) for e in entries)
-    return Verdict(compiled, program, strict, trace, picture, goal_ok=goal_ok, constraints_ok=cons_ok)
+    constraints_ok = not any(constraint_failures(e, program, strict) for e in entries)
+    return Verdict(compiled, program, strict, trace, picture, goal_ok=goal_ok, constraints_ok=constraints_ok)
 
 
 class Progress(NamedTuple):
@@ -370,8 +385,8 @@ class Progress(NamedTuple):
 
 def progress(task: Task, program: Program) -> Progress:
     """The execution state of `program` on `task`: what a learner sees while it writes a program."""
-    compiled: CompiledTask = task.compiled
-    trace, picture, crash, heading = run(compiled, program)
+    compiled = compile_task(task)
+    trace, picture, crash, heading, _ = run(compiled, program)
     if compiled.is_draw:
         target = compiled.target_picture
         left = sum(1 for seg, color in target.items() if picture.get(seg) != color)

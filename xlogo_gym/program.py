@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -117,6 +118,56 @@ class Program:
 
     def to_json(self) -> dict[str, Any]:
         return {"run": [_statement_to_json(s) for s in self.body]}
+
+    # -- files and records -----------------------------------------------------------------
+    @classmethod
+    def from_file(cls, path: str) -> Program:
+        """A program file: code JSON if it holds a JSON object, else the plain-text form."""
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as err:
+            raise XLogoError(f"cannot read: {err.strerror}", path) from None
+        stripped = text.strip()
+        try:
+            if stripped.startswith("{"):
+                return cls.from_json(json.loads(stripped), where=path)
+            return cls.parse(text)
+        except json.JSONDecodeError as err:
+            raise XLogoError(f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", path) from None
+        except XLogoError as err:
+            raise XLogoError(str(err), path) from None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], where: str = "record") -> Program | None:
+        """The program of a JSONL record (a suite line, a dataset record, a conformance case), or None.
+
+        Read from `program`: `{"text", "json"}` (the JSON form wins) or text; else from `code`
+        (JSON form) or `code_text`. None when there is none (`"program": null` in a suite line).
+        """
+        program = record.get("program")
+        if isinstance(program, dict):
+            if "json" in program:
+                return cls.from_json(program["json"], f"{where}.program.json")
+            program = program.get("text")
+            if not isinstance(program, str):
+                raise XLogoError('a program object is {"text", "json"}', f"{where}.program")
+        if program is not None and not isinstance(program, str):
+            raise XLogoError("'program' must be program text, {\"text\", \"json\"} or null", f"{where}.program")
+        if program is None and "code" in record:
+            return cls.from_json(record["code"], f"{where}.code")
+        if program is None:
+            program, where = record.get("code_text"), f"{where}.code_text"
+        else:
+            where = f"{where}.program"
+        if program is None:
+            return None
+        if not isinstance(program, str):
+            raise XLogoError("must be program text", where)
+        try:
+            return cls.parse(program)
+        except XLogoError as err:
+            raise XLogoError(str(err), where) from None
 
     # -- derived views ---------------------------------------------------------------------
     @cached_property

@@ -7,19 +7,24 @@ letters), the target lines faint and wide, the lines a program drew in its pen c
 turtle (a green turtle whose head points along its heading, with a dot of the current pen
 colour on its shell), a red cross where a run crashed, and the goal, constraints and verdict as
 text below. Tiles are anti-aliased by supersampling and cached, as in MiniGrid.
-`render_frames` gives one frame per executed action, for animations.
+`render_frames` gives one frame per executed action, for animations, and `save_frames` writes
+them as PNG, GIF or MP4 (imageio, imported when called).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from xlogo_gym.emulator import Verdict, execute
-from xlogo_gym.program import MAX_ACTIONS, OP_BK, OP_FD, OP_LT, OP_RT, OP_SETPC, Program
+from xlogo_gym.emulator import Verdict, compile_task, execute, run
+from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import atomic_path
+from xlogo_gym.program import Program
 from xlogo_gym.prompt import constraint_words, item_words, objective_words
 from xlogo_gym.task import Task
 from xlogo_gym.world import HEX_OF_PEN, LETTERS, PEN_COLORS, SIDES, Item
@@ -235,26 +240,18 @@ class RunState:
 
 def replay(task: Task, program: Program, strict: bool = False
            ) -> tuple[list[RunState], list[tuple[tuple[int, int], tuple[int, int], int]]]:
-    """Run `program` step by step: the state before the first action and after each action
-    up to a crash, and the drawn segments in drawing order ((x, y), (x', y'), pen index)."""
-    compiled = task.compiled
-    moves, cols = compiled.moves[strict], compiled.cols
-    pos, d, pen = compiled.start, compiled.direction, 0
-    states = [RunState(pos % cols, pos // cols, d, pen, 0)]
+    """Run `program` step by step (`xlogo_gym.emulator.run`): the state before the first action
+    and after each action up to a crash, and the drawn segments in drawing order ((x, y), (x', y'),
+    pen index)."""
+    compiled = compile_task(task)
+    cols = compiled.cols
+    states: list[RunState] = []
     segments: list[tuple[tuple[int, int], tuple[int, int], int]] = []
-    for op in program.ops[:MAX_ACTIONS]:
-        if op == OP_FD or op == OP_BK:
-            target = moves[pos * 4 + (d if op == OP_FD else (d + 2) & 3)]
-            if target < 0:
-                break
-            segments.append(((pos % cols, pos // cols), (target % cols, target // cols), pen))
-            pos = target
-        elif op == OP_LT:
-            d = (d + 3) & 3
-        elif op == OP_RT:
-            d = (d + 1) & 3
-        else:
-            pen = op - OP_SETPC
+    before = compiled.start
+    for pos, d, pen in run(compiled, program, strict, record=True).states or ():
+        if pos != before:  # a move (the turtle never moves onto its own cell)
+            segments.append(((before % cols, before // cols), (pos % cols, pos // cols), pen))
+            before = pos
         states.append(RunState(pos % cols, pos // cols, d, pen, len(segments)))
     return states, segments
 
@@ -439,6 +436,36 @@ def beside(image: np.ndarray, panel: np.ndarray) -> np.ndarray:
     out[:panel.shape[0], image.shape[1]:] = panel
     out[:, image.shape[1]] = GRID_LINE
     return out
+
+
+# -- files -----------------------------------------------------------------------------------
+FORMATS = (".png", ".gif", ".mp4")  #: what `save_frames` writes
+
+
+def save_frames(frames: list[np.ndarray], path: str, fps: float = 4.0) -> None:
+    """Write frames as .png (the last one), .gif (looping; the last frame held 2 s) or .mp4.
+
+    The file is written next to `path` and moved into place, so a failed write leaves no
+    partial file. MP4 needs imageio's ffmpeg plugin (`pip install imageio-ffmpeg`).
+    """
+    import imageio.v3 as iio
+
+    ext = os.path.splitext(path)[1].lower()
+    with atomic_path(path, suffix=ext) as tmp:
+        if ext == ".png":
+            iio.imwrite(tmp, frames[-1])
+        elif ext == ".gif":
+            durations = [1000 / fps] * (len(frames) - 1) + [2000.0]
+            iio.imwrite(tmp, np.stack(frames), duration=durations, loop=0)
+        elif ext == ".mp4":
+            if importlib.util.find_spec("imageio_ffmpeg") is None and importlib.util.find_spec("av") is None:
+                raise XLogoError("writing .mp4 needs a video plugin for imageio: pip install imageio-ffmpeg", path)
+            h, w = frames[0].shape[:2]  # pad to the codec's 16-pixel blocks (else imageio resizes)
+            video = np.stack([np.pad(f, ((0, -h % 16), (0, -w % 16), (0, 0)), constant_values=255) for f in frames])
+            video = np.concatenate([video, np.repeat(video[-1:], max(1, int(2 * fps)), axis=0)])  # hold the end
+            iio.imwrite(tmp, video, fps=fps)
+        else:
+            raise XLogoError(f"unknown output format {ext!r}: use {', '.join(FORMATS)}", path)
 
 
 # -- text ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -124,20 +125,17 @@ def iter_suite(name_or_path: str | os.PathLike[str]) -> Iterator[SuiteEntry]:
         path = os.path.join(DATA_DIR, SUITES[key][0])
         if not os.path.exists(path):
             raise XLogoError(f"suite {key!r} is not installed (expected {path})", key)
-        yield from iter_suite_file(path)
-    elif os.path.isdir(key):
-        if os.path.exists(os.path.join(key, DATASET_MANIFEST)):
-            for shard in dataset_shards(key):
-                yield from iter_suite_file(shard)
-            return
+        key = path
+    elif os.path.isdir(key) and not os.path.exists(os.path.join(key, DATASET_MANIFEST)):
         for entry in load_reference_suite(key):
             if not entry.skills:
                 entry.skills = infer_skills(entry.task, entry.program)
             yield entry
-    elif os.path.isfile(key):
-        yield from iter_suite_file(key)
-    else:
+        return
+    elif not os.path.exists(key):
         raise XLogoError(f"no suite of that name ({', '.join(SUITES)}) and no such file or directory", key)
+    for obj, where in iter_jsonl(key):
+        yield suite_entry(obj, where)
 
 
 def dataset_shards(directory: str) -> list[str]:
@@ -150,44 +148,51 @@ def dataset_shards(directory: str) -> list[str]:
     return [os.path.join(directory, s["file"]) for s in shards]
 
 
-def iter_suite_file(path: str) -> Iterator[SuiteEntry]:
-    """Entries of a JSONL file of suite lines or dataset records (blank lines are skipped)."""
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as err:
-        raise XLogoError(f"cannot read: {err.strerror}", path) from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                yield parse_suite_line(line, f"{path}:{lineno}")
+def jsonl_files(path: str | os.PathLike[str]) -> list[str]:
+    """The JSONL files of a path: a dataset directory's shards (its manifest lists them), every
+    `*.jsonl` file below another directory (sorted), or the file itself."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        if os.path.exists(os.path.join(path, DATASET_MANIFEST)):
+            return dataset_shards(path)
+        return sorted(glob.glob(os.path.join(path, "**", "*.jsonl"), recursive=True))
+    if not os.path.exists(path):
+        raise XLogoError("no such file or directory", path)
+    return [path]
 
 
-def parse_suite_line(line: str, where: str) -> SuiteEntry:
-    """One JSONL line, a suite line or a dataset record, as an entry; `where` names it in errors."""
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise XLogoError(f"not valid JSON: {err.msg} at column {err.colno}", where) from None
+def iter_jsonl(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Any, str]]:
+    """The one reader of JSONL files, datasets and suites: each JSON value of the files of `paths`
+    (see `jsonl_files`) with where it stands (`FILE:LINE`). Blank lines are skipped; a line that
+    is not JSON raises XLogoError naming the file and line."""
+    names = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    for file in [f for name in names for f in jsonl_files(name)]:
+        try:
+            fh = open(file, encoding="utf-8")
+        except OSError as err:
+            raise XLogoError(f"cannot read: {err.strerror}", file) from None
+        with fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line), f"{file}:{lineno}"
+                except json.JSONDecodeError as err:
+                    raise XLogoError(f"not valid JSON: {err.msg} at column {err.colno}", f"{file}:{lineno}") from None
+
+
+def suite_entry(obj: Any, where: str) -> SuiteEntry:
+    """A suite line or a dataset record (a JSON object) as an entry; `where` names it in errors."""
     if not isinstance(obj, dict) or "task" not in obj:
         raise XLogoError("expected an object with a 'task' (a suite line or a dataset record)", where)
     task = Task.from_json(obj["task"], f"{where}.task")
     if "task_id" in obj:  # suite line
-        text = obj.get("program")
-        if text is not None and not isinstance(text, str):
-            raise XLogoError("'program' must be program text or null", f"{where}.program")
-        try:
-            program = None if text is None else Program.parse(text)
-        except XLogoError as err:
-            raise XLogoError(str(err), f"{where}.program") from None
         task_id = obj["task_id"]
     elif "id" in obj:  # dataset record
-        code = obj.get("program")
-        if not isinstance(code, dict) or "json" not in code:
-            raise XLogoError("a dataset record's 'program' is {\"text\", \"json\"}", f"{where}.program")
-        program = Program.from_json(code["json"], f"{where}.program.json")
         task_id = obj["id"]
     else:
         raise XLogoError("a suite line needs 'task_id'; a dataset record needs 'id'", where)
+    program = Program.from_record(obj, where)
     skills = obj.get("skills")
     if skills is None:
         skills = infer_skills(task, program)
@@ -210,3 +215,20 @@ def write_suite(path: str, entries: Iterable[SuiteEntry]) -> int:
             fh.write(suite_line(entry) + "\n")
             count += 1
     return count
+
+
+def load_tasks(task: str | None, suite: str | None) -> list[tuple[str, Task, Program | None]]:
+    """(id, task, reference program) for a task file, or for the tasks of a suite."""
+    if task is not None and (suite is None or os.path.exists(task)):
+        if not os.path.isfile(task):
+            raise XLogoError("task file not found", task)
+        loaded = Task.from_file(task)
+        return [(loaded.id or os.path.splitext(os.path.basename(task))[0], loaded, None)]
+    if suite is None:
+        raise XLogoError(f"no task file {task!r}: give a task JSON file, or a task id with --suite")
+    entries = [(e.task_id, e.task, e.program) for e in load_suite(suite)]
+    if task is not None:
+        entries = [e for e in entries if e[0] == task]
+        if not entries:
+            raise XLogoError(f"no task {task!r} in the suite", suite)
+    return entries

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from xlogo_gym.errors import XLogoError
@@ -11,7 +10,6 @@ from xlogo_gym.fileio import read_json
 from xlogo_gym.world import EMPTY_WORDS, ITEM_COLORS, ITEM_NAMES, World, _dict, _list
 
 OBJECTIVES = ("find", "findonly", "forbid", "collectall", "sum", "concat", "draw")
-ITEM_OBJECTIVES = OBJECTIVES[:-1]
 LITERAL_VALUES = frozenset(ITEM_NAMES) | frozenset(ITEM_COLORS) | frozenset(EMPTY_WORDS)
 CONSTRAINT_BLOCKS = ("fd", "bk", "lt", "rt", "setpc", "repeat", "all")
 START_TYPES = ("fd", "bk", "lt", "rt", "setpc", "repeat")
@@ -215,13 +213,6 @@ class Task:
     @property
     def goal_names(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.goal)
-
-    @cached_property
-    def compiled(self) -> Any:
-        """The flat form the emulator runs (built once per task)."""
-        from xlogo_gym.emulator import CompiledTask
-
-        return CompiledTask(self)
 
 
 _TASK_KEYS = ("turtle", "tiles", "items", "lines", "goal", "constraints", "id", "description")

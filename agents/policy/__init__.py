@@ -1,7 +1,8 @@
 """The transformer policy: tokenizer, model, batched KV-cached decoding, SFT training, curriculum, agent.
 
-Everything here imports torch; import `agents.policy.agent.load_agent` (or this package's
-`load_agent`, which imports it on first use) only where the policy is needed.
+Everything here imports torch but `checkpoint` (the shipped checkpoints by name); import
+`agents.policy.agent.load_agent` (or this package's `load_agent`, which imports it on first use)
+only where the policy is needed.
 """
 
 from __future__ import annotations

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
-from agents.base import Agent, AgentFailure, Candidate
+from agents.policy.checkpoint import POLICY_NAMES, checkpoint_dir
 from agents.policy.decode import sample, select_verified
 from agents.policy.model import PolicyModel, load_policy
 from agents.policy.tokenizer import Prompt
-from agents.registry import POLICY_NAMES
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.evaluation import Agent, AgentFailure, Candidate
 from xlogo_gym.grammar import DEFAULT_MAX_TOKENS
 from xlogo_gym.task import CodeConstraint, Task
-
-#: Named checkpoints (`agents.registry.POLICY_NAMES`): `load_agent("default")` reads CHECKPOINTS / "default".
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 class PolicyAgent(Agent):
@@ -66,11 +62,6 @@ class PolicyAgent(Agent):
 
     def solve(self, task: Task, samples: int = 1) -> list[Candidate]:
         return self.propose([task], samples)[0]
-
-
-def checkpoint_dir(path_or_name: str) -> str:
-    """The directory of a named checkpoint (`default`, `ppo`) or the path given."""
-    return str(CHECKPOINTS / path_or_name) if path_or_name in POLICY_NAMES else path_or_name
 
 
 def load_agent(path_or_name: str = "default", *, device: str = "cpu", **options: object) -> PolicyAgent:

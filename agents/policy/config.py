@@ -1,6 +1,7 @@
 """Settings of the policy and of its supervised training, as dataclasses (no torch import here).
 
-The `train-sft` command builds its options from these fields and their docstrings.
+The `train-sft` command builds its options from these fields and their docstrings (`SFTConfig`
+extends `agents.config.RunConfig`: out, seed, threads, device).
 """
 
 from __future__ import annotations
@@ -8,9 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from agents.config import CURRICULA, EXCLUDED_SUITES, RunConfig
 from xlogo_gym.errors import XLogoError
-
-CURRICULA = ("uniform", "emulator")
 
 
 @dataclass
@@ -51,7 +51,7 @@ class ModelConfig:
 
 
 @dataclass
-class SFTConfig:
+class SFTConfig(RunConfig):
     """Settings of one supervised run (every field is a `train-sft` option)."""
 
     out: str = "runs/sft"
@@ -64,8 +64,8 @@ class SFTConfig:
     """use at most this many records of the data"""
     init_from: str | None = None
     """policy checkpoint (name or directory) whose weights start a new run; words it lacks start at zero"""
-    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85", "synthetic-families"])
-    """suites whose tasks are removed from the training data"""
+    exclude_suites: list[str] = field(default_factory=lambda: list(EXCLUDED_SUITES))
+    """suites whose worlds are kept out of the training data"""
     seed: int = 0
     """seed of data generation, initialisation, sampling and the held-out split"""
     steps: int = 6000
@@ -98,10 +98,6 @@ class SFTConfig:
     """training tasks the emulator curriculum runs the model on after each round"""
     curriculum_mix: float = 0.5
     """share of the sampling probability that follows the failure rates"""
-    threads: int = 2
-    """CPU threads for torch"""
-    device: str = "auto"
-    """cpu, cuda or auto"""
     model: ModelConfig = field(default_factory=ModelConfig)
     """architecture"""
 

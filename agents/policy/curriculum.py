@@ -2,8 +2,9 @@
 
 After each training round the model decodes (greedy) a pool of training tasks; the emulator
 marks each success or failure. Every family (goal structure, task family of SEMANTICS.md §12.1,
-constraint kind, program length, grid size, world and program features) gets a smoothed failure rate, an example's difficulty
-is the mean failure rate of its families, and the next round draws examples with probability
+constraint kind, program length, grid size, world and program features) gets a smoothed failure
+rate, an example's difficulty is the mean failure rate of its families, and the next round draws
+examples with probability
 
     p = (1 - mix) / N + mix * difficulty / sum(difficulty)
 

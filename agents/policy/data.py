@@ -1,19 +1,16 @@
 """Training examples for the policy: verified (task, program) pairs, their encoding and batches.
 
-Examples come from JSONL records (generator shards, suites or `conformance.jsonl`) with a
-`task` and a program (`program: {text, json}`, `program` text, `code` JSON or `code_text`).
-Every pair is checked with the emulator: only programs that solve their task are kept. Tasks
-of the evaluation suites are left out by their content, whatever their id, and so are the
-generator's evaluation-only (held-out) worlds.
+Examples come from JSONL records (generator shards, suites or `conformance.jsonl`, read by
+`xlogo_gym.suite.iter_jsonl`) with a `task` and a program (`Program.from_record`). Every pair is
+checked with the emulator: only programs that solve their task are kept. Tasks whose world is
+an evaluation suite's, whatever their id, are left out, and so are the generator's
+evaluation-only (held-out) worlds (`xlogo_gym.generator.training_exclusion`).
 """
 
 from __future__ import annotations
 
-import glob
 import itertools
-import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,13 +19,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.policy.config import SFTConfig
 from agents.policy.curriculum import task_families
 from agents.policy.tokenizer import EMPTY, PolicyTokenizer
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
-from xlogo_gym.generator import canonical_json, is_heldout
+from xlogo_gym.generator import canonical_json, suite_worlds, training_exclusion
 from xlogo_gym.grammar import DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, N_ACTIONS, ProgramWriter, program_to_actions
 from xlogo_gym.program import Program
+from xlogo_gym.progress import progress_bar
+from xlogo_gym.suite import iter_jsonl
 from xlogo_gym.task import Task
 
 log = logging.getLogger(__name__)
@@ -49,58 +49,20 @@ class Example:
     families: tuple[str, ...]
 
 
-def _record_program(record: dict[str, Any], where: str) -> Program:
-    program = record.get("program")
-    if isinstance(program, dict):
-        return Program.from_json(program["json"], f"{where}.program.json") if "json" in program \
-            else Program.parse(program["text"])
-    if isinstance(program, str):
-        return Program.parse(program)
-    if "code" in record:
-        return Program.from_json(record["code"], f"{where}.code")
-    if "code_text" in record:
-        return Program.parse(record["code_text"])
-    raise XLogoError("record has no program (program, code or code_text)", where)
-
-
-def read_jsonl(paths: Sequence[str]) -> Iterator[tuple[dict[str, Any], str]]:
-    """Records of JSONL files, or of every *.jsonl file in the directories given, with their location."""
-    files: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            files += sorted(glob.glob(os.path.join(path, "**", "*.jsonl"), recursive=True))
-        elif os.path.isfile(path):
-            files.append(path)
-        else:
-            raise XLogoError("no such file or directory", path)
-    for file in files:
-        with open(file, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    yield json.loads(line), f"{file}:{n}"
-                except json.JSONDecodeError as err:
-                    raise XLogoError(f"not valid JSON: {err.msg} at column {err.colno}", f"{file}:{n}") from None
-
-
-def make_examples(pairs: Iterable[tuple[Task, Program, dict[str, Any]]], exclude: set[str] | None = None,
+def make_examples(pairs: Iterable[tuple[Task, Program, dict[str, Any]]], exclude: frozenset[str] = frozenset(),
                   max_tokens: int = DEFAULT_MAX_TOKENS, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Example]:
     """Keep the pairs whose program solves the task and fits the grammar limits.
 
-    Dropped: tasks in `exclude` (canonical JSON, `xlogo_gym.generator.canonical_json`), tasks of
-    the generator's held-out (evaluation-only) bucket, duplicates.
+    Dropped: tasks kept out of training (`xlogo_gym.generator.training_exclusion`: the held-out
+    bucket, and the worlds in `exclude`, from `suite_worlds`), duplicates.
     """
-    from tqdm import tqdm
-
     kept, dropped = [], Counter[str]()
     seen: set[str] = set()
-    for task, program, record in tqdm(pairs, desc="examples", unit="task", leave=False):
+    for task, program, record in progress_bar(pairs, desc="examples", unit="task", leave=False):
         key = canonical_json(task)
-        if exclude and key in exclude:
-            dropped["in an evaluation suite"] += 1
-        elif is_heldout(task):
-            dropped["in the held-out bucket of evaluation worlds"] += 1
+        excluded = training_exclusion(task, exclude)
+        if excluded is not None:
+            dropped[excluded] += 1
         elif key in seen:
             dropped["duplicate task"] += 1
         elif not execute(task, program).success:
@@ -121,15 +83,19 @@ def make_examples(pairs: Iterable[tuple[Task, Program, dict[str, Any]]], exclude
     return kept
 
 
-def load_examples(paths: Sequence[str], exclude: set[str] | None = None, limit: int | None = None) -> list[Example]:
+def load_examples(paths: Sequence[str], exclude: frozenset[str] = frozenset(),
+                  limit: int | None = None) -> list[Example]:
     """Examples from JSONL records (see the module docstring)."""
 
     def pairs() -> Iterator[tuple[Task, Program, dict[str, Any]]]:
-        for record, where in itertools.islice(read_jsonl(paths), limit):
+        for record, where in itertools.islice(iter_jsonl(paths), limit):
             expected = record.get("expected")
             if isinstance(expected, dict) and not expected.get("success", True):
                 continue  # a conformance case whose program is not a solution
-            yield Task.from_json(record["task"], f"{where}.task"), _record_program(record, where), record
+            program = Program.from_record(record, where)
+            if program is None:
+                raise XLogoError("record has no program (program, code or code_text)", where)
+            yield Task.from_json(record["task"], f"{where}.task"), program, record
 
     return make_examples(pairs(), exclude)
 
@@ -199,3 +165,14 @@ def length_bucketed_batches(rng: np.random.Generator, weights: np.ndarray, lengt
     drawn = drawn[np.argsort(lengths[drawn], kind="stable")]
     batches = [drawn[i * batch_size:(i + 1) * batch_size] for i in range(count)]
     return [batches[i] for i in rng.permutation(count)]
+
+
+def gather_examples(config: SFTConfig) -> list[Example]:
+    """The run's examples: read from `data`, or generated; tasks of the excluded suites' worlds left out."""
+    exclude = suite_worlds(config.exclude_suites)
+    if config.data:
+        return load_examples(config.data, exclude, config.limit)
+    from xlogo_gym.generator import generate_tasks
+
+    generated = generate_tasks(config.seed, config.generate)
+    return make_examples(((g.task, g.program, g.to_record()) for g in generated), exclude)

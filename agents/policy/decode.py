@@ -3,9 +3,9 @@
 Prompts are left-padded into one batch; the first forward pass reads every prompt and `<prog>`,
 and each later step feeds one action per row against the key-value cache, so a program of n
 tokens costs n incremental steps for the whole batch. A row that has written `<end>` leaves the
-batch (and its keys and values the cache), so short programs do not pay for long ones. Every step masks the logits with each
-row's `xlogo_gym.grammar.ProgramWriter` mask (the env's own rules), so no illegal token can be
-chosen and every row ends within `max_tokens`.
+batch (and its keys and values the cache), so short programs do not pay for long ones. Every step
+masks the logits with each row's `xlogo_gym.grammar.ProgramWriter` mask (the env's own rules), so
+no illegal token can be chosen and every row ends within `max_tokens`.
 
 Selection per row: greedy (temperature 0) or sampling at a temperature. `sample` gives k
 candidates per task (the first greedy), `best_of_k` keeps a candidate the emulator verifies.

@@ -98,8 +98,13 @@ def turtle_after(task: Task, program: Program) -> tuple[int, int]:
     Reference semantics; a crash leaves the turtle where it stood before the failing move.
     """
     state = progress(task, program)
-    cols = task.compiled.cols
-    return 1 + (state.cell // cols) * MAX_COLS + state.cell % cols, state.heading
+    return _cell_id(task, state.cell), state.heading
+
+
+def _cell_id(task: Task, cell: int) -> int:
+    """The encoding's cell id (1 + y * MAX_COLS + x) of an emulator cell (y * cols + x)."""
+    cols = task.world.cols
+    return 1 + (cell // cols) * MAX_COLS + cell % cols
 
 
 def state_words(task: Task, program: Program, state: Progress) -> list[str]:
@@ -151,11 +156,10 @@ class DomainTokenizer:
         if task is None:
             return [token], 0
         state = progress(task, program)
-        cols = task.compiled.cols
         bag = [token, self._heading_ids[state.heading]]
         if self.execution_state:
             bag += [self._state_id[w] for w in state_words(task, program, state)]
-        return bag, 1 + (state.cell // cols) * MAX_COLS + state.cell % cols
+        return bag, _cell_id(task, state.cell)
 
     def save(self, directory: str) -> None:
         write_atomic(os.path.join(directory, TOKENIZER_FILE), json.dumps(

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.config import torch_device
 from agents.policy.config import SFTConfig
 from agents.policy.curriculum import failure_rates, sampling_weights
 from agents.policy.data import (
@@ -29,10 +30,9 @@ from agents.policy.data import (
     Example,
     collate,
     encode_example,
+    gather_examples,
     legal_table,
     length_bucketed_batches,
-    load_examples,
-    make_examples,
 )
 from agents.policy.decode import decode_batched
 from agents.policy.model import (
@@ -46,31 +46,11 @@ from agents.policy.model import (
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import atomic_path
-from xlogo_gym.generator import canonical_json
 
 log = logging.getLogger(__name__)
 
 RESUME_FILE = "resume.pt"
 BUCKET_BATCHES = 32  # batches drawn together and grouped by length
-
-
-def gather_examples(config: SFTConfig) -> list[Example]:
-    """The run's examples: read from `data`, or generated; evaluation-suite tasks excluded."""
-    exclude = set()
-    if config.exclude_suites:
-        from xlogo_gym.suite import load_suite
-
-        for name in config.exclude_suites:
-            try:
-                exclude |= {canonical_json(entry.task) for entry in load_suite(name)}
-            except XLogoError as err:  # e.g. a suite not built yet; generated data never holds held-out worlds
-                log.warning("cannot exclude suite %s: %s", name, err)
-    if config.data:
-        return load_examples(config.data, exclude, config.limit)
-    from xlogo_gym.generator import generate_tasks
-
-    generated = generate_tasks(config.seed, config.generate)
-    return make_examples(((g.task, g.program, g.to_record()) for g in generated), exclude)
 
 
 def success_rate(model: PolicyModel, examples: Sequence[Example]) -> list[bool]:
@@ -97,12 +77,6 @@ def sft_loss(model: PolicyModel, batch: dict[str, torch.Tensor], legal: torch.Te
     return loss, accuracy
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def _save_resume(path: str, state: dict[str, Any]) -> None:
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(state, tmp)
@@ -115,7 +89,7 @@ def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> d
 
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    device = _device(config.device)
+    device = torch.device(torch_device(config.device))
     os.makedirs(config.out, exist_ok=True)
     started = time.monotonic()
 
@@ -127,7 +101,7 @@ def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> d
     train = [examples[i] for i in split[config.heldout:]]
     model = build_policy(config.model)
     if config.init_from:
-        from agents.policy.agent import checkpoint_dir
+        from agents.policy.checkpoint import checkpoint_dir
 
         init_from_checkpoint(model, checkpoint_dir(config.init_from))
     model = model.to(device)

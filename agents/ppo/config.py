@@ -1,19 +1,22 @@
-"""Settings of a PPO run, as a dataclass (no torch import here); `train-ppo` builds its options from it."""
+"""Settings of a PPO run, as a dataclass (no torch import here); `train-ppo` builds its options from it.
+
+`PPOConfig` extends `agents.config.RunConfig` (out, seed, threads, device).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from xlogo_gym.envs.xlogo_mini import REWARDS
+from agents.config import CURRICULA, EXCLUDED_SUITES, RunConfig
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.reward import REWARDS
 
-CURRICULA = ("uniform", "emulator")
 BASELINES = ("value", "group")
 
 
 @dataclass
-class PPOConfig:
+class PPOConfig(RunConfig):
     """Settings of one PPO run (every field is a `train-ppo` option)."""
 
     out: str = "runs/ppo"
@@ -24,8 +27,8 @@ class PPOConfig:
     """generated training tasks the episodes draw from"""
     eval_tasks: int = 256
     """other generated tasks on which greedy success is measured during training"""
-    exclude_suites: list[str] = field(default_factory=lambda: ["synthetic-1k", "mini-85", "synthetic-families"])
-    """suites whose tasks are removed from the pool and the evaluation tasks"""
+    exclude_suites: list[str] = field(default_factory=lambda: list(EXCLUDED_SUITES))
+    """suites whose worlds are kept out of the pool and the evaluation tasks"""
     seed: int = 1
     """seed of task generation, initialisation and sampling"""
     total_steps: int = 400_000
@@ -75,10 +78,6 @@ class PPOConfig:
     """rollouts between greedy evaluations"""
     checkpoint_minutes: float = 5.0
     """minutes between checkpoints"""
-    threads: int = 2
-    """CPU threads for torch"""
-    device: str = "auto"
-    """cpu, cuda or auto"""
 
     def __post_init__(self) -> None:
         if self.curriculum not in CURRICULA:

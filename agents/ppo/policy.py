@@ -32,7 +32,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from agents.policy.agent import checkpoint_dir
+from agents.policy.checkpoint import checkpoint_dir
 from agents.policy.config import ModelConfig
 from agents.policy.model import PolicyModel, build_policy, load_policy
 from agents.policy.tokenizer import BAG_WIDTH, EMPTY, DomainTokenizer, Prompt

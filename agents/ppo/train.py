@@ -48,20 +48,21 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.base import AgentFailure
-from agents.policy.agent import PolicyAgent, checkpoint_dir
+from agents.config import torch_device
+from agents.policy.agent import PolicyAgent
+from agents.policy.checkpoint import checkpoint_dir
 from agents.policy.config import SFTConfig
 from agents.policy.curriculum import failure_rates, sampling_weights
-from agents.policy.data import Example
+from agents.policy.data import Example, gather_examples
 from agents.policy.model import PolicyModel, load_policy, save_policy
 from agents.policy.tokenizer import DomainTokenizer
-from agents.policy.train_sft import gather_examples
 from agents.ppo.buffer import EpisodeRolloutBuffer
 from agents.ppo.config import PPOConfig
 from agents.ppo.policy import TurtleTrace, XLogoTransformerPolicy, policy_outputs, transformer_of
 from xlogo_gym.emulator import execute
 from xlogo_gym.envs.xlogo_mini import XLogoMiniEnv
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.evaluation import AgentFailure
 from xlogo_gym.fileio import atomic_path, write_atomic
 from xlogo_gym.generator import canonical_json
 
@@ -319,10 +320,6 @@ class TrainingMonitor(BaseCallback):
         self.bar.close()
 
 
-def _device(name: str) -> str:
-    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
-
-
 def gather_tasks(config: PPOConfig) -> tuple[list[Example], list[Example]]:
     """The training pool and the evaluation tasks: generated, disjoint, no evaluation-suite task."""
     sft = SFTConfig(seed=config.seed, generate=config.pool, exclude_suites=config.exclude_suites)
@@ -356,7 +353,7 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
     """Run (or resume) PPO; returns the final figures. `pool` / `eval_tasks` override the generated ones."""
     torch.set_num_threads(config.threads)
     started = time.monotonic()
-    device = _device(config.device)
+    device = torch_device(config.device)
     os.makedirs(config.out, exist_ok=True)
     if pool is None or eval_tasks is None:
         pool, eval_tasks = gather_tasks(config)

@@ -1,349 +1,68 @@
-"""`render` (a picture, GIF or MP4 of a task and a program's run) and `play` (a human plays in a window)."""
+"""`xlogo-gym render TASK [PROGRAM]`: a picture, GIF or MP4 of a task and a program's run."""
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import os
-import re
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 
-import numpy as np
-
-from xlogo_gym.commands.core import read_program
-from xlogo_gym.emulator import Verdict, execute
+from xlogo_gym.cli import POSITIONAL
+from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
-from xlogo_gym.fileio import atomic_path
 from xlogo_gym.program import Program
-from xlogo_gym.task import Task
-from xlogo_gym.world import PEN_COLORS
-
-FORMATS = (".png", ".gif", ".mp4")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("render", help="draw a task and a program's run as PNG, animated GIF or MP4",
-                       description="Draw TASK (and the run of PROGRAM) to --out: .png (the final picture), "
-                                   ".gif or .mp4 (the run animated, one frame per action).")
-    p.add_argument("task", help="task JSON file, or a task id of --suite")
-    p.add_argument("program", nargs="?", help="program file (text or code JSON) or program text, e.g. 'fd rt fd'")
-    p.add_argument("--suite", help="suite name or path (mini-85, synthetic-1k, a file or directory)")
-    p.add_argument("--solution", action="store_true", help="run the suite's reference program")
-    p.add_argument("--out", help="output file (.png, .gif or .mp4); default TASK.png, or TASK.gif with a program")
-    p.add_argument("--fps", type=float, default=4.0, help="animation speed in frames (actions) per second")
-    p.add_argument("--tile", type=int, default=48, help="cell size in pixels")
-    p.add_argument("--strict", action="store_true", help="strict semantics instead of the reference quirks")
-    p.add_argument("--ansi", action="store_true", help="also print the text view")
-    p.set_defaults(run=_render)
-
-    p = sub.add_parser("play", help="play tasks in a window: type or click commands, run them, see the verdict",
-                       description="Write a program by typing (fd, rt, repeat(3){ ... }) or clicking the blocks; "
-                                   "Enter runs it and animates the turtle; Backspace deletes, Ctrl+Z undoes a "
-                                   "block, PageUp/PageDown change the task, Esc quits.")
-    p.add_argument("task", nargs="?", help="task JSON file (default: the tasks of --suite)")
-    p.add_argument("--suite", default="mini-85", help="suite name or path (default: mini-85)")
-    p.add_argument("--task-id", help="start at this task of the suite")
-    p.add_argument("--tile", type=int, default=64, help="cell size in pixels")
-    p.add_argument("--fps", type=float, default=4.0, help="animation speed in actions per second")
-    p.add_argument("--strict", action="store_true", help="strict semantics instead of the reference quirks")
-    p.set_defaults(run=_play)
-
-
-def load_tasks(task: str | None, suite: str | None) -> list[tuple[str, Task, Program | None]]:
-    """(id, task, reference program) for a task file, or for the tasks of a suite."""
-    if task is not None and (suite is None or os.path.exists(task)):
-        if not os.path.isfile(task):
-            raise XLogoError("task file not found", task)
-        loaded = Task.from_file(task)
-        return [(loaded.id or os.path.splitext(os.path.basename(task))[0], loaded, None)]
-    from xlogo_gym.suite import load_suite
-
-    if suite is None:
-        raise XLogoError(f"no task file {task!r}: give a task JSON file, or a task id with --suite")
-    entries = [(e.task_id, e.task, e.program) for e in load_suite(suite)]
-    if task is not None:
-        entries = [e for e in entries if e[0] == task]
-        if not entries:
-            raise XLogoError(f"no task {task!r} in the suite", suite)
-    return entries
-
-
-def _render(args: argparse.Namespace) -> int:
-    from xlogo_gym.rendering import render_ansi, render_frames, render_rgb
-
-    (task_id, task, reference), *_ = load_tasks(args.task, args.suite)
-    program: Program | None = None
-    if args.solution:
-        if reference is None:
-            raise XLogoError(f"task {task_id!r} has no reference program", args.suite or args.task)
-        program = reference
-    elif args.program is not None:
-        program = read_program(args.program) if os.path.isfile(args.program) else Program.parse(args.program)
-    out = args.out or f"{task_id}{'.png' if program is None else '.gif'}"
-    ext = os.path.splitext(out)[1].lower()
-    if ext not in FORMATS:
-        raise XLogoError(f"unknown output format {ext or '(none)'!r}: use {', '.join(FORMATS)}", out)
-    if args.fps <= 0 or args.tile < 8:
-        raise XLogoError("need --fps > 0 and --tile >= 8")
-    if ext == ".png" or program is None:
-        frames = [render_rgb(task, program, strict=args.strict, tile=args.tile)]
-    else:
-        frames = render_frames(task, program, strict=args.strict, tile=args.tile)
-    save_frames(frames, out, args.fps)
-    verdict = execute(task, program, args.strict) if program is not None else None
-    if args.ansi:
-        print(render_ansi(task, program, verdict, args.strict), end="")
-    print(f"wrote {out} ({len(frames)} frame{'s' if len(frames) > 1 else ''}, "
-          f"{frames[0].shape[1]}x{frames[0].shape[0]})" + (f"; {verdict.explain()}" if verdict else ""))
-    return 0
-
-
-def save_frames(frames: list[np.ndarray], path: str, fps: float = 4.0) -> None:
-    """Write frames as .png (the last one), .gif (looping; the last frame held 2 s) or .mp4.
-
-    The file is written next to `path` and moved into place, so a failed write leaves no
-    partial file. MP4 needs imageio's ffmpeg plugin (`pip install imageio-ffmpeg`).
-    """
-    import imageio.v3 as iio
-
-    ext = os.path.splitext(path)[1].lower()
-    with atomic_path(path, suffix=ext) as tmp:
-        if ext == ".png":
-            iio.imwrite(tmp, frames[-1])
-        elif ext == ".gif":
-            durations = [1000 / fps] * (len(frames) - 1) + [2000.0]
-            iio.imwrite(tmp, np.stack(frames), duration=durations, loop=0)
-        elif ext == ".mp4":
-            if importlib.util.find_spec("imageio_ffmpeg") is None and importlib.util.find_spec("av") is None:
-                raise XLogoError("writing .mp4 needs a video plugin for imageio: pip install imageio-ffmpeg", path)
-            h, w = frames[0].shape[:2]  # pad to the codec's 16-pixel blocks (else imageio resizes)
-            video = np.stack([np.pad(f, ((0, -h % 16), (0, -w % 16), (0, 0)), constant_values=255) for f in frames])
-            video = np.concatenate([video, np.repeat(video[-1:], max(1, int(2 * fps)), axis=0)])  # hold the end
-            iio.imwrite(tmp, video, fps=fps)
-        else:
-            raise XLogoError(f"unknown output format {ext!r}: use {', '.join(FORMATS)}", path)
-
-
-# -- play ------------------------------------------------------------------------------------
-PANEL = 330  # width of the program panel
-_CONTROLS_Y = 250  # panel height above the block buttons
-_TOKEN = re.compile(r"repeat\s*\(\s*\d*\s*\)\s*\{|setpc\s*\(\s*\w*\s*\)|\S+")
+from xlogo_gym.suite import load_tasks
 
 
 @dataclass
-class Button:
-    label: str
-    x: int
-    y: int
-    w: int
-    h: int
-    action: Callable[[], None]
-    color: tuple[int, int, int] | None = None  # a swatch instead of a label
+class RenderOptions:
+    """Draw TASK (and the run of PROGRAM) to --out: .png (the final picture), .gif or .mp4 (the run animated, one
+    frame per action)."""
 
-    def contains(self, x: int, y: int) -> bool:
-        return self.x <= x < self.x + self.w and self.y <= y < self.y + self.h
-
-
-class PlaySession:
-    """The state of `xlogo-gym play`, drawn as a numpy image (pygame only shows it and reads events).
-
-    The program is plain text: typed characters go in as they are; the block buttons append a
-    statement on its own line, indented inside open loops. `run()` parses, judges and animates.
-    """
-
-    def __init__(self, tasks: list[tuple[str, Task, Program | None]], start: int = 0, tile: int = 64,
-                 fps: float = 4.0, strict: bool = False) -> None:
-        if not tasks:
-            raise XLogoError("no tasks to play")
-        self.tasks, self.index, self.tile, self.fps, self.strict = tasks, start, tile, fps, strict
-        self.text = ""
-        self.repeat_times = 2
-        self.message: tuple[str, tuple[int, int, int]] | None = None
-        self.verdict: Verdict | None = None
-        self._frames: list[np.ndarray] = []
-        self._started = 0.0
-        self.buttons = self._layout()
-
-    @property
-    def task(self) -> Task:
-        return self.tasks[self.index][1]
-
-    # -- editing -----------------------------------------------------------------------------
-    def _edited(self) -> None:
-        self.verdict, self._frames, self.message = None, [], None
-
-    def type(self, chars: str) -> None:
-        self.text += chars
-        self._edited()
-
-    def backspace(self) -> None:
-        self.text = self.text[:-1]
-        self._edited()
-
-    def insert(self, statement: str) -> None:
-        """Append one block on its own line, indented by the loops open at the end of the text."""
-        depth = max(0, self.text.count("{") - self.text.count("}") - (statement == "}"))
-        if self.text and not self.text.endswith("\n"):
-            self.text += "\n"
-        self.text += "  " * depth + statement + "\n"
-        self._edited()
-
-    def undo(self) -> None:
-        """Remove the last statement (a command, `repeat(N){` or `}`)."""
-        tokens = list(_TOKEN.finditer(self.text))
-        self.text = self.text[:tokens[-1].start()] if tokens else ""
-        self._edited()
-
-    def clear(self) -> None:
-        self.text = ""
-        self._edited()
-
-    def change_repeat(self, delta: int) -> None:
-        self.repeat_times = min(12, max(1, self.repeat_times + delta))
-        self.buttons = self._layout()
-
-    def select(self, delta: int) -> None:
-        self.index = (self.index + delta) % len(self.tasks)
-        self.clear()
-
-    # -- running -----------------------------------------------------------------------------
-    def run(self, now: float | None = None) -> None:
-        from xlogo_gym.rendering import SUCCESS, render_frames, verdict_line
-
-        try:
-            program = Program.parse(self.text)
-        except XLogoError as err:
-            self._edited()
-            self.message = (f"Cannot run: {err}", (210, 0, 0))
-            return
-        self.verdict = execute(self.task, program, self.strict)
-        self._frames = render_frames(self.task, program, strict=self.strict, tile=self.tile)
-        self._started = time.monotonic() if now is None else now
-        text, color = verdict_line(self.verdict)
-        self.message = ("Solved! " + text if self.verdict.success else text, SUCCESS if self.verdict.success else color)
-
-    def picture(self, now: float | None = None) -> np.ndarray:
-        """The world: the task before a run, the animation frame during it, the end after it."""
-        from xlogo_gym.rendering import render_rgb
-
-        if not self._frames:
-            return render_rgb(self.task, tile=self.tile)
-        elapsed = (time.monotonic() if now is None else now) - self._started
-        return self._frames[min(len(self._frames) - 1, int(elapsed * self.fps))]
-
-    # -- drawing -----------------------------------------------------------------------------
-    def _layout(self) -> list[Button]:
-        from xlogo_gym.rendering import PEN_RGB
-
-        buttons: list[Button] = []
-        x0, y = 10, _CONTROLS_Y
-        for i, cmd in enumerate(("fd", "bk", "lt", "rt")):
-            buttons.append(Button(cmd, x0 + i * 78, y, 72, 30, partial(self.insert, cmd)))
-        y += 38
-        for i, pen in enumerate(PEN_COLORS):
-            buttons.append(Button(f"setpc({pen})", x0 + i * 52, y, 46, 30,
-                                  partial(self.insert, f"setpc({pen})"), PEN_RGB[pen]))
-        y += 38
-        n = self.repeat_times
-        buttons += [Button(f"repeat({n})", x0, y, 128, 30, lambda: self.insert(f"repeat({self.repeat_times}){{")),
-                    Button("-", x0 + 134, y, 30, 30, lambda: self.change_repeat(-1)),
-                    Button("+", x0 + 170, y, 30, 30, lambda: self.change_repeat(1)),
-                    Button("}", x0 + 206, y, 50, 30, lambda: self.insert("}"))]
-        y += 38
-        buttons += [Button("Run", x0, y, 96, 30, self.run), Button("Undo", x0 + 102, y, 96, 30, self.undo),
-                    Button("Clear", x0 + 204, y, 96, 30, self.clear)]
-        if len(self.tasks) > 1:
-            y += 38
-            buttons += [Button("< Prev", x0, y, 140, 30, lambda: self.select(-1)),
-                        Button("Next >", x0 + 160, y, 140, 30, lambda: self.select(1))]
-        return buttons
-
-    def click(self, x: int, y: int, width: int) -> None:
-        """A click at window coordinates; the panel sits right of the picture (`width` = picture width)."""
-        for b in self.buttons:
-            if b.contains(x - width, y):
-                b.action()
-                return
-
-    def frame(self, now: float | None = None) -> np.ndarray:
-        """The whole window: picture on the left; task, program, blocks and messages on the right."""
-        from xlogo_gym.rendering import BACKGROUND, beside, draw_text, text_block
-
-        picture = self.picture(now)
-        top = np.full((_CONTROLS_Y, PANEL, 3), BACKGROUND, dtype=np.uint8)
-        draw_text(top, 10, 10, f"Task {self.tasks[self.index][0]} ({self.index + 1}/{len(self.tasks)})"[:26])
-        _outline(top, 8, 32, PANEL - 16, _CONTROLS_Y - 42)
-        lines = self.text.split("\n")[-11:]  # the end of a long program
-        for i, line in enumerate(lines):
-            draw_text(top, 14, 38 + i * 18, line + ("_" if i == len(lines) - 1 else ""))
-        controls = np.full((max(b.y + b.h for b in self.buttons) - _CONTROLS_Y + 8, PANEL, 3), BACKGROUND,
-                           dtype=np.uint8)
-        for b in self.buttons:
-            y = b.y - _CONTROLS_Y
-            controls[y:y + b.h, b.x:b.x + b.w] = b.color or (222, 228, 236)
-            _outline(controls, b.x, y, b.w, b.h)
-            if b.color is None:
-                draw_text(controls, b.x + (b.w - len(b.label) * 12) // 2, y + 8, b.label)
-        footer = [self.message] if self.message else []
-        footer.append(("Type or click blocks. Enter: run. Backspace: delete. Ctrl+Z: undo. "
-                       "PgUp/PgDn: task. Esc: quit.", (90, 90, 90)))
-        return beside(picture, np.concatenate([top, controls, text_block(footer, PANEL)], axis=0))
+    task: str = field(metadata={POSITIONAL: True})
+    """task JSON file, or a task id of --suite"""
+    program: str | None = field(default=None, metadata={POSITIONAL: True})
+    """program file (text or code JSON) or program text, e.g. 'fd rt fd'"""
+    suite: str | None = None
+    """suite name or path (mini-85, synthetic-1k, a file or directory)"""
+    solution: bool = False
+    """run the suite's reference program"""
+    out: str | None = None
+    """output file (.png, .gif or .mp4); default TASK.png, or TASK.gif with a program"""
+    fps: float = 4.0
+    """animation speed in frames (actions) per second"""
+    tile: int = 48
+    """cell size in pixels"""
+    strict: bool = False
+    """strict semantics instead of the reference quirks"""
+    ansi: bool = False
+    """also print the text view"""
 
 
-def _outline(img: np.ndarray, x: int, y: int, w: int, h: int) -> None:
-    from xlogo_gym.rendering import GRID_LINE
+def render(options: RenderOptions) -> int:
+    from xlogo_gym.rendering import FORMATS, render_ansi, render_frames, render_rgb, save_frames
 
-    img[y, x:x + w] = img[y + h - 1, x:x + w] = GRID_LINE
-    img[y:y + h, x] = img[y:y + h, x + w - 1] = GRID_LINE
-
-
-def _play(args: argparse.Namespace) -> int:
-    tasks = load_tasks(args.task, None if args.task and os.path.exists(args.task) else args.suite)
-    start = 0
-    if args.task_id is not None:
-        ids = [t[0] for t in tasks]
-        if args.task_id not in ids:
-            raise XLogoError(f"no task {args.task_id!r}", args.suite)
-        start = ids.index(args.task_id)
-    session = PlaySession(tasks, start, args.tile, args.fps, args.strict)
-    try:
-        import pygame
-    except ImportError:
-        raise XLogoError('play needs pygame: pip install "xlogo-gym[render]"') from None
-    pygame.display.init()
-    pygame.key.set_repeat(400, 40)
-    clock = pygame.time.Clock()
-    window = None
-    try:
-        while True:
-            frame = session.frame()
-            size = (frame.shape[1], frame.shape[0])
-            if window is None or window.get_size() != size:
-                window = pygame.display.set_mode(size)
-                pygame.display.set_caption("xlogo-gym play")
-            window.blit(pygame.surfarray.make_surface(frame.swapaxes(0, 1)), (0, 0))
-            pygame.display.flip()
-            for event in pygame.event.get():
-                if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
-                    return 0
-                if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
-                    session.click(event.pos[0], event.pos[1], frame.shape[1] - PANEL)
-                elif event.type == pygame.KEYDOWN:
-                    if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and not event.mod & pygame.KMOD_SHIFT:
-                        session.run()
-                    elif event.key == pygame.K_RETURN:
-                        session.type("\n")
-                    elif event.key == pygame.K_BACKSPACE:
-                        session.backspace()
-                    elif event.key == pygame.K_z and event.mod & pygame.KMOD_CTRL:
-                        session.undo()
-                    elif event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN):
-                        session.select(-1 if event.key == pygame.K_PAGEUP else 1)
-                    elif event.unicode and event.unicode.isprintable():
-                        session.type(event.unicode)
-            clock.tick(30)
-    finally:
-        pygame.display.quit()
+    (task_id, task, reference), *_ = load_tasks(options.task, options.suite)
+    program: Program | None = None
+    if options.solution:
+        if reference is None:
+            raise XLogoError(f"task {task_id!r} has no reference program", options.suite or options.task)
+        program = reference
+    elif options.program is not None:
+        text = options.program
+        program = Program.from_file(text) if os.path.isfile(text) else Program.parse(text)
+    out = options.out or f"{task_id}{'.png' if program is None else '.gif'}"
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in FORMATS:
+        raise XLogoError(f"unknown output format {ext or '(none)'!r}: use {', '.join(FORMATS)}", out)
+    if options.fps <= 0 or options.tile < 8:
+        raise XLogoError("need --fps > 0 and --tile >= 8")
+    if ext == ".png" or program is None:
+        frames = [render_rgb(task, program, strict=options.strict, tile=options.tile)]
+    else:
+        frames = render_frames(task, program, strict=options.strict, tile=options.tile)
+    save_frames(frames, out, options.fps)
+    verdict = execute(task, program, options.strict) if program is not None else None
+    if options.ansi:
+        print(render_ansi(task, program, verdict, options.strict), end="")
+    print(f"wrote {out} ({len(frames)} frame{'s' if len(frames) > 1 else ''}, "
+          f"{frames[0].shape[1]}x{frames[0].shape[0]})" + (f"; {verdict.explain()}" if verdict else ""))
+    return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -24,16 +24,19 @@ from xlogo_gym.grammar import (
 )
 from xlogo_gym.program import Program
 from xlogo_gym.prompt import task_prompt
+from xlogo_gym.reward import REWARDS, verdict_reward
 from xlogo_gym.suite import SuiteEntry
 from xlogo_gym.task import Task
 from xlogo_gym.world import ITEM_COLORS, PEN_COLORS
+
+if TYPE_CHECKING:
+    from xlogo_gym.window import Window
 
 #: Padding of the `program` observation (one past the last action id).
 PROGRAM_PAD = N_ACTIONS
 #: Largest value of each grid channel (see `xlogo_gym.encoding`).
 GRID_HIGH = (4, 1, 1, 1, 1, len(ITEM_WORDS), len(ITEM_COLORS), 4, len(PEN_COLORS) + 1, len(PEN_COLORS) + 1, 4)
 GRID_SHAPE = (MAX_ROWS, MAX_COLS, len(GRID_CHANNELS))
-REWARDS = ("sparse", "shaped")
 DEFAULT_SUITE = "mini-85"
 _END_ONLY = np.zeros(N_ACTIONS, dtype=bool)
 _END_ONLY[END] = True
@@ -276,8 +279,7 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._writer: ProgramWriter = ProgramWriter(max_tokens, max_depth)
         self._program = np.full(max_tokens, PROGRAM_PAD, dtype=np.int32)
         self._episodes = 0
-        self._window: Any = None
-        self._clock: Any = None
+        self._window: Window | None = None
         self._animated = False
 
     # -- episode ---------------------------------------------------------------------------
@@ -369,7 +371,7 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self.verdict = verdict = execute(task, program, self.strict)
             info["verdict"], info["explanation"] = verdict.to_json(), verdict.explain()
             if reason is None:
-                reward = self._reward(verdict)
+                reward = verdict_reward(task, verdict, self.reward_mode)
         info["success"] = reason is None and self.verdict is not None and self.verdict.success
         if reason is not None:
             info["illegal_action"], info["illegal_reason"] = ACTIONS[action], reason
@@ -377,22 +379,6 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self.render()
         n = len(writer.tokens)
         return self._observation(n, writer.depth), reward, reason != "length", reason == "length", info
-
-    def _reward(self, verdict: Verdict) -> float:
-        if verdict.success:
-            return 1.0
-        if self.reward_mode == "sparse" or verdict.crashed:
-            return 0.0
-        if verdict.goal_ok:
-            return 0.5
-        assert self.task is not None
-        if "draw" not in self.task.goal_names:
-            return 0.1
-        target = {seg: line.pen_color for line in self.task.world.lines for seg in line.segments()}
-        drawn = verdict.picture
-        union = set(target) | set(drawn)
-        agree = sum(1 for seg, pen in drawn.items() if target.get(seg) == pen)
-        return 0.1 + 0.3 * agree / len(union) if union else 0.1
 
     # -- masks and state -------------------------------------------------------------------
     def action_masks(self) -> np.ndarray:
@@ -444,31 +430,22 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         return None
 
     def _show(self, frame: np.ndarray, fps: int) -> None:
-        try:
-            import pygame
-        except ImportError as err:
-            raise gym.error.DependencyNotInstalled(
-                'pygame is not installed: run `pip install "xlogo-gym[render]"`') from err
-        size = (frame.shape[1], frame.shape[0])
         if self._window is None:
-            pygame.display.init()
-            pygame.display.set_caption(f"XLogo-Mini: {self.task_id}")
-            self._clock = pygame.time.Clock()
-        if self._window is None or self._window.get_size() != size:
-            self._window = pygame.display.set_mode(size)
-        pygame.event.pump()
-        self._window.blit(pygame.surfarray.make_surface(frame.swapaxes(0, 1)), (0, 0))
-        pygame.display.flip()
-        self._clock.tick(fps)
+            from xlogo_gym.window import Window
+
+            try:
+                self._window = Window(f"XLogo-Mini: {self.task_id}")
+            except ImportError as err:
+                raise gym.error.DependencyNotInstalled(
+                    'pygame is not installed: run `pip install "xlogo-gym[render]"`') from err
+        self._window.show(frame, fps)
 
     def close(self) -> None:
         if self._window is not None:
-            import pygame
-
-            pygame.display.quit()
+            self._window.close()
             self._window = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_window"] = state["_clock"] = None  # pygame handles do not pickle
+        state["_window"] = None  # pygame handles do not pickle
         return state

@@ -46,8 +46,18 @@ from xlogo_gym.generator.core import (
 )
 from xlogo_gym.generator.families import FAMILIES, loop_forcing, loop_free_bound, task_family
 from xlogo_gym.generator.family_suite import family_config, family_suite
-from xlogo_gym.generator.identity import HELDOUT_MODULUS, canonical_json, is_heldout, task_hash, world_hash
+from xlogo_gym.generator.identity import (
+    EVALUATION_SUITES,
+    HELDOUT_MODULUS,
+    canonical_json,
+    is_heldout,
+    suite_worlds,
+    task_hash,
+    training_exclusion,
+    world_hash,
+)
 
-__all__ = ["CHUNK_SIZE", "FAMILIES", "GENERATOR_VERSION", "GOAL_STRUCTURES", "HELDOUT_MODULUS", "GeneratedTask",
-           "GeneratorConfig", "canonical_json", "family_config", "family_suite", "generate_chunk", "generate_task",
-           "generate_tasks", "is_heldout", "loop_free_bound", "loop_forcing", "task_family", "task_hash", "world_hash"]
+__all__ = ["CHUNK_SIZE", "EVALUATION_SUITES", "FAMILIES", "GENERATOR_VERSION", "GOAL_STRUCTURES", "HELDOUT_MODULUS",
+           "GeneratedTask", "GeneratorConfig", "canonical_json", "family_config", "family_suite", "generate_chunk",
+           "generate_task", "generate_tasks", "is_heldout", "loop_free_bound", "loop_forcing", "suite_worlds",
+           "task_family", "task_hash", "training_exclusion", "world_hash"]

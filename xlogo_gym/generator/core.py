@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -17,15 +15,13 @@ from xlogo_gym.generator.config import CONSTRAINT_KINDS, GeneratorConfig, parse_
 from xlogo_gym.generator.constraints import avoid, choose_banned, constraint_kind, derive
 from xlogo_gym.generator.families import loop_forcing, task_family
 from xlogo_gym.generator.goals import GoalBuilder
-from xlogo_gym.generator.identity import heldout_world, task_hash, world_hash
+from xlogo_gym.generator.identity import heldout_world, suite_worlds, task_hash, world_hash
 from xlogo_gym.generator.programs import Limits, ProgramSampler, Walker, compact
 from xlogo_gym.generator.worlds import Draft, add_obstacles, block_shortcuts, place
 from xlogo_gym.program import Program
 from xlogo_gym.skills import infer_skills
-from xlogo_gym.suite import DATA_DIR, SUITES, SuiteEntry, iter_suite
+from xlogo_gym.suite import SuiteEntry
 from xlogo_gym.task import CodeConstraint, Constraints, Task
-
-log = logging.getLogger(__name__)
 
 #: Bumped whenever the same seed and settings would give other tasks (datasets record it to resume safely).
 GENERATOR_VERSION = 2
@@ -73,17 +69,7 @@ class _Tables:
         self.directions = cum(dict(enumerate(config.direction_weights)))
         self.constraints = cum({k: config.constraint_weights.get(k, 0) for k in CONSTRAINT_KINDS})
         self.programs = ProgramSampler(config)
-        self.excluded = frozenset(world_hash(e.task) for name in config.exclude_suites if _exists(name)
-                                  for e in iter_suite(name))
-
-
-def _exists(suite: str) -> bool:
-    """Whether a suite name or path can be read; a missing suite is logged and skipped."""
-    path = os.path.join(DATA_DIR, SUITES[suite][0]) if suite in SUITES else suite
-    if not os.path.exists(path):
-        log.warning("suite %s to exclude from generation is missing; not excluded", suite)
-        return False
-    return True
+        self.excluded = suite_worlds(config.exclude_suites)
 
 
 _TABLES: dict[str, _Tables] = {}

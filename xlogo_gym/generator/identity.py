@@ -11,17 +11,30 @@ made only of them (`heldout="only"`), so no training task shares even its world 
 evaluation task, whatever seed, configuration or generator version made the training data.
 The generator also drops any task whose world equals one of a shipped suite's
 (`GeneratorConfig.exclude_suites`, default `mini-85`).
+
+**Training data.** This module is the one place that says which tasks a learner may train on:
+`training_exclusion(task, worlds)` keeps out the held-out bucket and every task whose world is
+the world of a task of an evaluation suite (`suite_worlds(EVALUATION_SUITES)`); supervised
+training and PPO filter their data with it, and the generator excludes suites by the same key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Iterable
 from typing import Any
 
+from xlogo_gym.errors import XLogoError
+from xlogo_gym.suite import iter_suite
 from xlogo_gym.task import Task
 
+log = logging.getLogger(__name__)
+
 HELDOUT_MODULUS = 64
+#: The suites that measure agents: no task of training data shares a world with theirs.
+EVALUATION_SUITES = ("synthetic-1k", "mini-85", "synthetic-families")
 
 
 def _canonical_world(task: Task) -> dict[str, Any]:
@@ -66,3 +79,26 @@ def is_heldout(task: Task) -> bool:
 def heldout_world(digest: str) -> bool:
     """`is_heldout` for a world hash already computed."""
     return int(digest, 16) % HELDOUT_MODULUS == 0
+
+
+def suite_worlds(suites: Iterable[str]) -> frozenset[str]:
+    """The world hashes of the tasks of `suites` (names or paths); a suite that cannot be read is
+    logged and skipped (for example one not built yet)."""
+    worlds: set[str] = set()
+    for name in suites:
+        try:
+            worlds.update(world_hash(entry.task) for entry in iter_suite(name))
+        except XLogoError as err:
+            log.warning("suite %s is not excluded: %s", name, err)
+    return frozenset(worlds)
+
+
+def training_exclusion(task: Task, worlds: frozenset[str] = frozenset()) -> str | None:
+    """Why `task` must stay out of training data, or None: its world is held out (`is_heldout`) or is
+    one of `worlds` (`suite_worlds` of the evaluation suites)."""
+    digest = world_hash(task)
+    if heldout_world(digest):
+        return "in the held-out bucket of evaluation worlds"
+    if digest in worlds:
+        return "in an evaluation suite"
+    return None

@@ -1,5 +1,12 @@
 """The evaluation harness: success of any agent on a suite, by goal type, family, skill and failure mode.
 
+An agent is anything that maps tasks to candidate programs (the `Agent` protocol, as
+stable-baselines3's `evaluate_policy` takes any `PolicyPredictor`): `propose(tasks, samples)`
+answers up to `samples` candidates per task, each a `Program`, program text (parsed here: a
+parse error is a failure mode of its own) or an `AgentFailure`. Agents that answer one task at
+a time subclass `TaskByTaskAgent` and implement `solve`. The agents themselves (the search
+solver, baselines, the transformer policy) live in the `agents` package, on top of this one.
+
 `evaluate(agent, entries, samples, out_dir)` hands the tasks to `agent.propose` in batches (so
 a neural agent decodes many tasks at once), judges every candidate with the emulator and
 writes, in `out_dir`:
@@ -34,14 +41,14 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from agents.base import Agent, AgentFailure, Candidate
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import read_json, write_atomic
 from xlogo_gym.generator import FAMILIES, task_family
 from xlogo_gym.program import Program
+from xlogo_gym.progress import progress_bar
 from xlogo_gym.skills import SKILLS, infer_skills
 from xlogo_gym.suite import SuiteEntry
 from xlogo_gym.task import Task
@@ -54,6 +61,53 @@ NO_PROGRAM_CATEGORIES = frozenset({"no_program"})
 #: pass@k is reported for these k (and for the number of samples).
 K_VALUES = (1, 2, 5, 10, 20, 50, 100)
 _MAX_TEXT = 2000  # characters of unparsable text kept in a record
+
+
+# -- agents ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgentFailure:
+    """A candidate the agent could not produce (timeout, HTTP error, no program in the reply)."""
+
+    reason: str
+    raw: str = ""
+
+
+#: A candidate: a Program, program text (parsed by the harness: parse errors are a failure
+#: mode of their own), or an AgentFailure.
+Candidate = Program | str | AgentFailure
+
+
+class Agent(Protocol):
+    """What the harness evaluates: a `name` for reports and `propose`.
+
+    Every agent, from the search solver to a prompted LLM or the transformer policy, answers
+    `propose(tasks, samples)` with up to `samples` candidates per task, in order; an agent that
+    can batch work across tasks (a neural policy decoding many tasks at once) does so there.
+    """
+
+    name: str
+
+    def propose(self, tasks: Sequence[Task], samples: int = 1) -> list[list[Candidate]]:
+        """Candidates for each task, in order."""
+        ...
+
+
+class TaskByTaskAgent:
+    """An `Agent` that answers one task at a time: subclasses set `name` and implement `solve`.
+
+    The harness hands such an agent one task per call, so its progress and partial results
+    are per task.
+    """
+
+    name: str = "agent"
+
+    def solve(self, task: Task, samples: int = 1) -> list[Candidate]:
+        """Up to `samples` candidate programs for one task."""
+        raise NotImplementedError
+
+    def propose(self, tasks: Sequence[Task], samples: int = 1) -> list[list[Candidate]]:
+        return [self.solve(task, samples) for task in tasks]
 
 
 @dataclass
@@ -262,8 +316,8 @@ def evaluate(agent: Agent, entries: Sequence[SuiteEntry], samples: int = 1, out_
 
     With `out_dir`, records go to `partial.jsonl` as each batch finishes and the report files
     are written at the end; with `resume`, tasks already recorded there are not run again
-    (the run's agent, suite and samples must match, see `run.json`). Agents that implement
-    only `solve` get one task per call, so their progress and partial results are per task.
+    (the run's agent, suite and samples must match, see `run.json`). A `TaskByTaskAgent` that
+    implements only `solve` gets one task per call, so its progress and partial results are per task.
     """
     if samples < 1 or batch_size < 1:
         raise XLogoError(f"samples and batch_size must be at least 1, got {samples} and {batch_size}")
@@ -278,10 +332,7 @@ def evaluate(agent: Agent, entries: Sequence[SuiteEntry], samples: int = 1, out_
         partial = os.path.join(out_dir, PARTIAL)
         run_path = os.path.join(out_dir, RUN)
         if resume and os.path.exists(partial):
-            previous = None
-            if os.path.exists(run_path):
-                with open(run_path, encoding="utf-8") as fh:
-                    previous = json.load(fh)
+            previous = read_json(run_path) if os.path.exists(run_path) else None
             if previous != run:
                 raise XLogoError(f"holds a run of {previous}, not {run}: use another directory or no resume",
                                  out_dir)
@@ -291,7 +342,7 @@ def evaluate(agent: Agent, entries: Sequence[SuiteEntry], samples: int = 1, out_
         with open(partial, "w", encoding="utf-8") as fh:  # rewrite without a half-written last line
             fh.writelines(json.dumps(r) + "\n" for r in done.values())
     todo = [e for e in entries if e.task_id not in done]
-    if type(agent).propose is Agent.propose:
+    if getattr(type(agent), "propose", None) is TaskByTaskAgent.propose:
         batch_size = 1
     harness_seconds = 0.0
     bar = _progress(len(entries), len(done), f"{agent.name} on {suite}", progress)
@@ -331,6 +382,4 @@ def evaluate(agent: Agent, entries: Sequence[SuiteEntry], samples: int = 1, out_
 def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
     if not enabled:
         return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit="task")
+    return progress_bar(total=total, initial=initial, desc=desc, unit="task")

@@ -1,9 +1,10 @@
-"""The prompted-LLM baseline: any OpenAI-compatible chat completions endpoint solves tasks from their text prompt.
+"""The prompted-LLM baseline's HTTP client: any OpenAI-compatible chat completions endpoint solves tasks.
 
 The agent sends `xlogo_gym.prompt.task_prompt(task)` (optionally with a PNG of the task for vision
 models) to `POST {base_url}/chat/completions` (OpenAI, vLLM, llama.cpp, Ollama, ...) and pulls the
-program out of the free-form reply with `extract_program`. Replies are cached on disk (one JSON
-file per request, keyed by the sha256 of model + request payload), so a rerun makes no request.
+program out of the free-form reply with `agents.llm.extract.extract_program`. Replies are cached on
+disk (one JSON file per request, keyed by the sha256 of model + request payload), so a rerun makes
+no request.
 Requests run concurrently on a thread pool and are retried with exponential backoff and jitter on
 timeouts, connection errors, HTTP 429 (honouring `Retry-After`) and 5xx. Nothing raises at run
 time: every problem becomes an `AgentFailure` candidate whose `reason` starts with a category
@@ -27,7 +28,6 @@ Example against a local server (see `examples/llm_baseline.py`)::
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import http.client
@@ -36,7 +36,6 @@ import json
 import logging
 import os
 import random
-import re
 import time
 import urllib.error
 import urllib.request
@@ -46,26 +45,22 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from agents.base import Agent, AgentFailure, Candidate
+from agents.llm.config import DEFAULT_BASE_URL, LLMConfig, default_cache_dir
+from agents.llm.extract import extract_program
 from xlogo_gym import __version__
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.evaluation import Agent, AgentFailure, Candidate
 from xlogo_gym.fileio import write_atomic
-from xlogo_gym.program import MAX_DEPTH, MAX_REPEAT, Command, Program, Repeat, Statement
+from xlogo_gym.program import Program
+from xlogo_gym.progress import progress_bar
 from xlogo_gym.prompt import task_prompt
 from xlogo_gym.task import Task
-from xlogo_gym.world import PEN_COLORS
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "http://localhost:8000/v1"
 #: Statuses worth another try: rate limits and server-side failures.
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 IMAGE_NOTE = "An image of the task is attached."
-
-
-def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/xlogo-gym/llm`, by default `~/.cache/xlogo-gym/llm`."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xlogo-gym" / "llm"
 
 
 class LLMAgent(Agent):
@@ -92,10 +87,11 @@ class LLMAgent(Agent):
     progress: show a progress bar in `propose`.
     """
 
-    def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, api_key_env: str = "OPENAI_API_KEY",
-                 temperature: float = 0.0, max_tokens: int = 2048, seed: int = 0, timeout: float = 120.0,
-                 max_retries: int = 4, backoff: float = 1.0, max_backoff: float = 60.0, concurrency: int = 8,
-                 vision: bool = False, description: bool = False, use_n: bool = True, cache: bool = True,
+    def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, api_key_env: str = LLMConfig.api_key_env,
+                 temperature: float = LLMConfig.temperature, max_tokens: int = LLMConfig.max_tokens, seed: int = 0,
+                 timeout: float = LLMConfig.timeout, max_retries: int = LLMConfig.max_retries, backoff: float = 1.0,
+                 max_backoff: float = 60.0, concurrency: int = LLMConfig.concurrency, vision: bool = LLMConfig.vision,
+                 description: bool = LLMConfig.task_description, use_n: bool = True, cache: bool = LLMConfig.cache,
                  cache_dir: str | Path | None = None,
                  system_prompt: str | None = None, extra_body: dict[str, Any] | None = None,
                  progress: bool = True) -> None:
@@ -135,15 +131,13 @@ class LLMAgent(Agent):
         """`samples` candidates per task: Programs, or AgentFailures saying what went wrong."""
         if samples > 1 and self.temperature == 0:
             log.warning("%s: %d samples at temperature 0 will mostly repeat each other", self.name, samples)
-        from tqdm import tqdm
-
         results: list[list[Candidate]] = [[] for _ in tasks]
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="llm")
         try:
             futures: dict[Future[list[Candidate]], int] = {
                 pool.submit(self._sample, self.messages(task), samples): i for i, task in enumerate(tasks)}
-            for future in tqdm(as_completed(futures), total=len(futures), desc=self.name, unit="task",
-                               disable=not self.progress):
+            for future in progress_bar(as_completed(futures), total=len(futures), desc=self.name, unit="task",
+                                       disable=not self.progress):
                 results[futures[future]] = future.result()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -313,212 +307,6 @@ def _candidate(choice: dict[str, Any]) -> Candidate:
         cut = " (cut off at max_tokens)" if choice.get("finish_reason") == "length" else ""
         return AgentFailure(f"no_program: no program found in the reply{cut}", content)
     return Program.parse(text)
-
-
-# -- extracting programs from replies -----------------------------------------------------------------
-_ALIASES = {
-    **dict.fromkeys(("fd", "forward", "forwards", "fwd", "moveforward", "move_forward"), "fd"),
-    **dict.fromkeys(("bk", "back", "backward", "backwards", "moveback", "movebackward", "move_backward"), "bk"),
-    **dict.fromkeys(("lt", "left", "turnleft", "turn_left"), "lt"),
-    **dict.fromkeys(("rt", "right", "turnright", "turn_right"), "rt"),
-    **dict.fromkeys(("setpc", "setpencolor", "setpencolour", "set_pen_color", "set_pen_colour", "pencolor",
-                     "pencolour"), "setpc"),
-    "repeat": "repeat",
-}
-#: Words that may surround commands without changing them ("turn left", "repeat 3 times [...]").
-_FILLER = frozenset({"move", "turn", "go", "step", "times", "then", "and"})
-_TOKEN = re.compile(r"(?P<word>[a-z_]+)|(?P<num>\d+)|(?P<open>[{\[])|(?P<close>[}\]])|(?P<lp>\()|(?P<rp>\))"
-                    r"|(?P<skip>[\s;,.:'\"-]+)|(?P<bad>.)")
-_COMMENT = re.compile(r"(#|//).*")
-_THINK = re.compile(r"<think>.*?</think>", re.S)
-_FENCE = re.compile(r"(`{3,}|~{3,})(.*?)(?:\1|\Z)", re.S)
-_INLINE = re.compile(r"`([^`\n]+)`")
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+>•]|\d+[.)])\s+")
-
-
-def extract_program(reply: str) -> str | None:
-    """The program in a free-form model reply, in the reference text form, or None.
-
-    Looks, in this order, at fenced code blocks (any language tag; the last block that holds a
-    program wins), then at loose candidates in the prose: runs of lines made only of commands
-    ("Answer: fd fd rt", list items) and inline code spans. Of those it takes the last one with
-    two or more blocks, else the last one. Reasoning inside <think>...</think> is skipped.
-    Accepts variants: any case, `forward`/`back`/`left`/`right`, `turn left`, `fd()`/`fd 1`/`rt 90`,
-    `setpc red`/`setpc("red")`/`setpencolor red`, `repeat 3 [ fd ]`/`repeat(3) { fd; rt }`/
-    `repeat 3 times [...]`, `#` and `//` comments. The result always passes `Program.parse`.
-    """
-    text = _THINK.sub("", reply)
-    for block in reversed([m.group(2) for m in _FENCE.finditer(text)]):
-        body = _statements(block)
-        if body is None and "\n" in block:  # the first line was a language tag
-            body = _statements(block.split("\n", 1)[1])
-        if body:
-            return str(Program(body))
-    loose: list[tuple[int, tuple[Statement, ...]]] = []  # (position in the reply, program)
-    for start, run in _command_runs(text):
-        body = _statements(run)
-        if body:
-            loose.append((start, body))
-    for m in _INLINE.finditer(text):
-        body = _statements(m.group(1))
-        if body:
-            loose.append((m.start(), body))
-    if not loose:
-        return None
-    loose.sort(key=lambda c: c[0])
-    longer = [body for _, body in loose if len(Program(body)) > 1]
-    return str(Program(longer[-1] if longer else loose[-1][1]))
-
-
-def _command_runs(text: str) -> list[tuple[int, str]]:
-    """Runs of consecutive lines that hold only commands (blank lines do not end a run)."""
-    runs: list[tuple[int, str]] = []
-    current: list[str] = []
-    start = offset = 0
-    for line in text.splitlines(keepends=True):
-        command = _command_line(line)
-        if command is not None:
-            if not current:
-                start = offset
-            current.append(command)
-        elif line.strip() and current:
-            runs.append((start, "\n".join(current)))
-            current = []
-        offset += len(line)
-    if current:
-        runs.append((start, "\n".join(current)))
-    return runs
-
-
-def _command_line(line: str) -> str | None:
-    """The commands of a line made only of commands, maybe after a list marker or a 'label:'."""
-    line = _LIST_MARKER.sub("", _COMMENT.sub("", line)).strip()
-    for part in (line.rpartition(":")[2], line) if ":" in line else (line,):
-        tokens = _tokens(part)
-        if tokens and any(kind != "word" or value not in _FILLER for kind, value in tokens):
-            return part
-    return None
-
-
-def _tokens(text: str) -> list[tuple[str, str]] | None:
-    """Tokens of command text, or None if it holds anything that is not part of a program."""
-    out = []
-    for m in _TOKEN.finditer(_COMMENT.sub("", text.lower())):
-        kind, value = m.lastgroup or "bad", m.group()
-        if kind == "bad" or (kind == "word" and value not in _ALIASES and value not in _FILLER
-                             and value not in PEN_COLORS):
-            return None
-        if kind != "skip":
-            out.append((kind, value))
-    return out
-
-
-def _statements(text: str) -> tuple[Statement, ...] | None:
-    """Parse command text in any accepted variant; None unless all of it is a program."""
-    tokens = _tokens(text)
-    if tokens is None:
-        return None
-    pos = 0
-
-    def peek(*kinds: str) -> bool:
-        return pos < len(tokens) and tokens[pos][0] in kinds
-
-    def take_number() -> int | None:
-        """A number, maybe in parentheses: `3`, `(3)`."""
-        nonlocal pos
-        paren = peek("lp")
-        pos += paren
-        if not peek("num"):
-            return None
-        value = int(tokens[pos][1])
-        pos += 1
-        if paren:
-            if not peek("rp"):
-                return None
-            pos += 1
-        return value
-
-    def block(depth: int) -> list[Statement] | None:
-        nonlocal pos
-        body: list[Statement] = []
-        while pos < len(tokens):
-            kind, value = tokens[pos]
-            if kind == "close":
-                return body if depth > 0 else None
-            pos += 1
-            word = _ALIASES.get(value) if kind == "word" else None
-            if kind == "word" and value in _FILLER:
-                continue
-            if word in ("fd", "bk", "lt", "rt"):
-                if peek("lp") and pos + 1 < len(tokens) and tokens[pos + 1][0] == "rp":
-                    pos += 2  # fd()
-                elif peek("lp", "num"):
-                    arg = take_number()
-                    if arg != 1 and not (word in ("lt", "rt") and arg == 90):
-                        return None  # a distance or angle the language cannot express
-                body.append(Command(word))
-            elif word == "setpc":
-                closer = {"lp": "rp", "open": "close"}.get(tokens[pos][0]) if pos < len(tokens) else None
-                pos += closer is not None
-                if not peek("word") or tokens[pos][1] not in PEN_COLORS:
-                    return None
-                body.append(Command("setpc", tokens[pos][1]))
-                pos += 1
-                if closer:
-                    if not peek(closer):
-                        return None
-                    pos += 1
-            elif word == "repeat":
-                times = take_number()
-                while peek("word") and tokens[pos][1] in _FILLER:
-                    pos += 1
-                if times is None or not 1 <= times <= MAX_REPEAT or not peek("open") or depth >= MAX_DEPTH:
-                    return None
-                pos += 1
-                inner = block(depth + 1)
-                if inner is None or not peek("close"):
-                    return None
-                pos += 1
-                body.append(Repeat(times, tuple(inner)))
-            else:
-                return None
-        return body if depth == 0 else None
-
-    body = block(0)
-    return tuple(body) if body else None
-
-
-# -- construction from the command line ----------------------------------------------------------
-#: argparse destinations of `add_llm_arguments`, all LLMAgent keyword arguments.
-LLM_OPTIONS = ("base_url", "model", "api_key_env", "vision", "description", "concurrency", "cache", "cache_dir",
-               "temperature", "max_tokens", "timeout", "max_retries", "seed")
-
-
-def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of the prompted-LLM agent (defaults None: `make_llm_agent` applies LLMAgent's)."""
-    g = parser.add_argument_group("LLM agent (--agent llm:MODEL or llm:MODEL@URL)")
-    g.add_argument("--base-url", help=f"OpenAI-compatible API root (default {DEFAULT_BASE_URL}; llama.cpp "
-                                      "http://localhost:8080/v1, Ollama http://localhost:11434/v1)")
-    g.add_argument("--model", help="model name (instead of llm:MODEL)")
-    g.add_argument("--api-key-env", metavar="VAR",
-                   help="environment variable with the API key (default OPENAI_API_KEY)")
-    g.add_argument("--vision", action="store_true", default=None, help="attach a PNG image of each task")
-    g.add_argument("--task-description", dest="description", action="store_true", default=None,
-                   help="also show each task's free-text description in the prompt")
-    g.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 8)")
-    g.add_argument("--cache-dir", metavar="DIR", help=f"reply cache (default {default_cache_dir()})")
-    g.add_argument("--no-cache", dest="cache", action="store_false", default=None,
-                   help="neither read nor write the cache")
-    g.add_argument("--temperature", type=float, help="sampling temperature (default 0)")
-    g.add_argument("--max-tokens", type=int, metavar="N", help="reply length limit (default 2048)")
-    g.add_argument("--timeout", type=float, metavar="S", help="seconds per attempt (default 120)")
-    g.add_argument("--max-retries", type=int, metavar="N", help="retries on timeouts, 429 and 5xx (default 4)")
-    g.add_argument("--seed", type=int, help="sampling seed of the first request per task (default 0)")
-
-
-def llm_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The LLM options given on the command line, ready for `make_llm_agent(spec, **llm_options(args))`."""
-    return {name: getattr(args, name) for name in LLM_OPTIONS if getattr(args, name, None) is not None}
 
 
 def make_llm_agent(spec: str, **kw: Any) -> LLMAgent:
