@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from xlogo_gym import XLogoError
+from xlogo_gym import Task, XLogoError
 from xlogo_gym import benchmark as bm
-from xlogo_gym.suite import REFERENCE_FILES
+from xlogo_gym.benchmark import REFERENCE_FILES
+from xlogo_gym.cli import main
+from xlogo_gym.evaluation import Candidate, TaskByTaskAgent, evaluate
+from xlogo_gym.suite import load_suite
 
 WORLD = {"turtle": {"x": 0, "y": 1, "direction": 0},
          "tiles": [{"x": x, "y": y, "allowed": True, "walls": {}} for y in range(2) for x in range(2)],
@@ -103,12 +106,12 @@ def base_url(server: AssetServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/mirror"
 
 
-def test_download_retries_a_broken_transfer_and_installs_checked_files(assets, checksums, running) -> None:
+def test_download_retries_a_broken_transfer_and_installs_checked_files(assets, checksums, running, home) -> None:
     server = serve(assets, broken=("goals",))
     running.append(server)
     assert not bm.is_installed()
     with pytest.raises(XLogoError, match="benchmark download"):
-        bm.load_benchmark("xlogominiprog-85")
+        load_suite("xlogominiprog-85")
     directory = bm.download_benchmark(base_url=base_url(server), checksums=checksums, progress=False)
     assert bm.is_installed() and directory == bm.benchmark_dir()
     for name, data in assets.items():
@@ -116,10 +119,31 @@ def test_download_retries_a_broken_transfer_and_installs_checked_files(assets, c
     assert server.requests[f"/mirror/{bm.ASSET_DIR}/{REFERENCE_FILES['goals']}"] == 2  # broken, then retried
     bm.download_benchmark(base_url=base_url(server), checksums=checksums, progress=False)  # already there
     assert sum(server.requests.values()) == 5
-    suite = bm.load_benchmark("xlogominiprog-85")
+    suite = load_suite("xlogominiprog-85")
     assert [e.task_id for e in suite] == list(bm.BENCHMARK_IDS)
     assert all(e.program is not None for e in suite)
-    assert len(bm.load_benchmark("xlogominiprog-92")) == len(bm.BENCHMARK_IDS) + 1  # 40b; 110 has no goal
+    assert all(e.skills for e in suite)
+    import gymnasium as gym
+
+    import xlogo_gym  # noqa: F401 - registers the env ids
+
+    env = gym.make("XLogo-MiniProg-v0")
+    assert env.unwrapped.task_ids == list(bm.BENCHMARK_IDS)
+    seen: list[object] = []
+
+    class Recorder(TaskByTaskAgent):  # the harness hands agents tasks, never the reference programs
+        def solve(self, task: Task, samples: int = 1) -> list[Candidate]:
+            seen.append(task)
+            return ["fd"]
+
+    report = evaluate(Recorder(), suite, out_dir=str(home / "eval"), suite="xlogominiprog-85", progress=False,
+                      chart=False)
+    assert report.summary["success_rate"] == 1.0
+    assert main(["compare", str(home / "eval"), "--published", "--out", str(home / "table.md")]) == 0
+    table = (home / "table.md").read_text()
+    assert "| success | 100.0% | 20.0% | 2.4% |" in table and "GPT-4V (published)" in table and "ACL 2025" in table
+    assert all(isinstance(t, Task) and "code" not in json.dumps(t.to_json()) for t in seen)
+    assert len(load_suite("xlogominiprog-92")) == len(bm.BENCHMARK_IDS) + 1  # 40b; 110 has no goal
 
 
 def test_the_url_variable_points_at_a_mirror(assets, checksums, running, monkeypatch) -> None:

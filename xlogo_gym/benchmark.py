@@ -8,7 +8,8 @@ checked the same way; `base_url` (or `XLOGO_GYM_BENCHMARK_URL`) replaces everyth
 `/src/` of the URLs, for mirrors. Nothing is downloaded at import time.
 
 Once installed, `load_suite("xlogominiprog-85")` (the benchmark: chapters 1-4 and 6-11) and
-`load_suite("xlogominiprog-92")` (every task with a world, a goal and constraints) read them.
+`load_suite("xlogominiprog-92")` (every task with a world, a goal and constraints) read them
+(`BENCHMARK_SUITES`); before, they raise an error that says how to download them.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from typing import Any
 
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import atomic_path
-from xlogo_gym.suite import REFERENCE_FILES, SuiteEntry, load_reference_suite
 
 log = logging.getLogger(__name__)
 
+#: The four public asset files of the reference tasks (the reference format `load_suite` reads from a directory).
+REFERENCE_FILES = {"worlds": "xlogomini_worlds.json", "goals": "xlogomini_goals.json",
+                   "constraints": "xlogomini_constraints.json", "codes": "xlogomini_codes.json"}
 REVISION = "0a0d07f3046c5fc3094d1750049e7ed2fb4dc3bb"
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/machine-teaching-group/aied2024-xlogo-tasksyn/{REVISION}"
 ASSET_DIR = "src/xlogomini/assets"
@@ -187,15 +190,3 @@ BENCHMARK_IDS = _ids((1, 8), "9a", "9b", "10a", "10b", "11", "12a", "12b", (13, 
 #: The suites the downloaded files make: name -> task ids (None: every task with a world, a goal and constraints).
 BENCHMARK_SUITES: dict[str, tuple[str, ...] | None] = {"xlogominiprog-85": BENCHMARK_IDS, "xlogominiprog-92": None}
 
-
-def load_benchmark(name: str) -> list[SuiteEntry]:
-    """A benchmark suite of BENCHMARK_SUITES, with the reference programs (never shown to agents)."""
-    ids = BENCHMARK_SUITES[name]
-    entries = load_reference_suite(require_installed())
-    if ids is None:
-        return entries
-    by_id = {e.task_id: e for e in entries}
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        raise XLogoError(f"the asset files lack task ids {', '.join(missing[:5])}", benchmark_dir())
-    return [by_id[i] for i in ids]

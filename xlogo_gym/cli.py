@@ -31,6 +31,8 @@ from xlogo_gym.errors import XLogoError
 ENTRY_POINT_GROUP = "xlogo_gym.commands"
 #: A dataclass field with `metadata={POSITIONAL: True}` is a positional argument, not an option.
 POSITIONAL = "positional"
+#: A dataclass field with `metadata={FLAG: "name"}` is the option `--name` (e.g. `--from`, a Python keyword).
+FLAG = "flag"
 
 T = TypeVar("T")
 
@@ -73,6 +75,8 @@ CORE_COMMANDS = (
             "xlogo_gym.commands.render:render", "render"),
     Command("play", "play tasks in a window: type or click commands, run them, see the verdict",
             "xlogo_gym.commands.play:play", "render"),
+    Command("benchmark", "download the real XLogoMiniProg benchmark's asset files (checked by sha256)",
+            "xlogo_gym.commands.benchmark:benchmark"),
 )
 
 
@@ -104,11 +108,13 @@ def parse(options: type[T], argv: Sequence[str], prog: str | None = None) -> T:
 
 
 def _with_markers(options: type[T], tyro: Any) -> type[T]:
-    """`options`, or a subclass whose positional fields carry tyro's marker."""
+    """`options`, or a subclass whose positional and renamed fields carry tyro's markers."""
     hints = typing.get_type_hints(options, include_extras=True)
     marked = {f.name: typing.Annotated[tyro.conf.Positional[hints[f.name]],
                                        tyro.conf.arg(metavar=f.name.upper())]
               for f in dataclasses.fields(options) if f.metadata.get(POSITIONAL)}  # type: ignore[arg-type]
+    marked |= {f.name: typing.Annotated[hints[f.name], tyro.conf.arg(name=f.metadata[FLAG])]
+               for f in dataclasses.fields(options) if FLAG in f.metadata}  # type: ignore[arg-type]
     if not marked:
         return options
     body = {"__annotations__": marked, "__module__": options.__module__, "__doc__": options.__doc__,
@@ -144,7 +150,8 @@ def _parse_with_argparse(options: type[T], argv: Sequence[str], prog: str | None
                 settings.setdefault("nargs", None if required else "?")
                 parser.add_argument(f.name, metavar=f.name.upper(), **settings)
             else:
-                parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, required=required, **settings)
+                flag = f.metadata.get(FLAG, f.name.replace("_", "-"))
+                parser.add_argument("--" + flag, dest=f.name, required=required, **settings)
 
     def build(cls: type, values: dict[str, Any]) -> Any:
         hints = typing.get_type_hints(cls)

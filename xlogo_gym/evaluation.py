@@ -53,6 +53,8 @@ from xlogo_gym.skills import SKILLS, infer_skills
 from xlogo_gym.suite import SuiteEntry
 from xlogo_gym.task import Task
 
+#: Published results on the real benchmark, with their citation (for `compare --published`).
+PUBLISHED = os.path.join(os.path.dirname(__file__), "data", "published.json")
 PARTIAL, REPORT_JSON, REPORT_MD, CHART, RUN = "partial.jsonl", "report.json", "report.md", "skills.png", "run.json"
 SUCCESS, PARSE_ERROR, AGENT_FAILURE = "success", "parse error", "agent failure"
 GOAL_NOT_MET, CONSTRAINT_VIOLATED = "goal not met", "constraint violated"
@@ -261,12 +263,23 @@ def compare_markdown(summaries: Sequence[dict[str, Any]], labels: Sequence[str] 
         rows += [(f"{title}: {name}", [_pct(s[key][name]["success_rate"]) if name in s.get(key, {}) else "-"
                                        for s in summaries]) for name in names]
     modes = list(dict.fromkeys(m for s in summaries for m in s["failure_modes"]))
-    rows += [(f"outcome: {m}", [_pct(s["failure_modes"].get(m, 0) / max(s["n_candidates"], 1)) for s in summaries])
-             for m in modes]
-    rows.append(("agent s/task", [f"{s['agent_seconds'] / max(s['n_tasks'], 1):.3f}" for s in summaries]))
+    rows += [(f"outcome: {m}", [_pct(s["failure_modes"].get(m, 0) / s["n_candidates"]) if s["n_candidates"] else "-"
+                                for s in summaries]) for m in modes]
+    rows.append(("agent s/task", [f"{s['agent_seconds'] / max(s['n_tasks'], 1):.3f}" if s["agent_seconds"] is not None
+                                  else "-" for s in summaries]))
     lines = ["| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
     lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
+    cited = list(dict.fromkeys(s["published"] for s in summaries if s.get("published")))
+    lines += ["", *(f"Published figures: {c}" for c in cited)] if cited else []
     return "\n".join(lines) + "\n"
+
+
+def published_summaries(suite: str) -> list[dict[str, Any]]:
+    """The published results on `suite` (`data/published.json`) as report summaries, marked as published."""
+    table = read_json(PUBLISHED)
+    return [{"agent": r["agent"], "suite": r["suite"], "samples": 1, "n_tasks": r["n_tasks"],
+             "success_rate": r["success_rate"], "pass_at_k": {}, "failure_modes": {}, "n_candidates": 0,
+             "agent_seconds": None, "published": table["citation"]} for r in table["results"] if r["suite"] == suite]
 
 
 def plot_skills(summary: dict[str, Any], path: str) -> None:

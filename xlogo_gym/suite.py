@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from xlogo_gym.benchmark import BENCHMARK_SUITES, REFERENCE_FILES, require_installed
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.fileio import atomic_path, read_json
 from xlogo_gym.program import Program
@@ -18,8 +19,6 @@ from xlogo_gym.task import Task
 
 log = logging.getLogger(__name__)
 
-REFERENCE_FILES = {"worlds": "xlogomini_worlds.json", "goals": "xlogomini_goals.json",
-                   "constraints": "xlogomini_constraints.json", "codes": "xlogomini_codes.json"}
 
 
 @dataclass
@@ -121,6 +120,9 @@ def load_suite(name_or_path: str | os.PathLike[str]) -> list[SuiteEntry]:
 def iter_suite(name_or_path: str | os.PathLike[str]) -> Iterator[SuiteEntry]:
     """`load_suite` one entry at a time (constant memory for JSONL files and dataset directories)."""
     key = os.fspath(name_or_path)
+    if key in BENCHMARK_SUITES:
+        yield from _benchmark_suite(key)
+        return
     if key in SUITES:
         path = os.path.join(DATA_DIR, SUITES[key][0])
         if not os.path.exists(path):
@@ -133,9 +135,26 @@ def iter_suite(name_or_path: str | os.PathLike[str]) -> Iterator[SuiteEntry]:
             yield entry
         return
     elif not os.path.exists(key):
-        raise XLogoError(f"no suite of that name ({', '.join(SUITES)}) and no such file or directory", key)
+        raise XLogoError(f"no suite of that name ({', '.join([*SUITES, *BENCHMARK_SUITES])}) and no such file or "
+                         "directory", key)
     for obj, where in iter_jsonl(key):
         yield suite_entry(obj, where)
+
+
+def _benchmark_suite(name: str) -> list[SuiteEntry]:
+    """A suite of the downloaded real benchmark (`xlogo_gym.benchmark`), in its task-id order, skills inferred."""
+    directory = require_installed()
+    entries = load_reference_suite(directory)
+    ids = BENCHMARK_SUITES[name]
+    if ids is not None:
+        by_id = {e.task_id: e for e in entries}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise XLogoError(f"the asset files lack task ids {', '.join(missing[:5])}", directory)
+        entries = [by_id[i] for i in ids]
+    for entry in entries:
+        entry.skills = entry.skills or infer_skills(entry.task, entry.program)
+    return entries
 
 
 def dataset_shards(directory: str) -> list[str]:

@@ -19,10 +19,12 @@ class CompareOptions:
     """column titles (default: agent on suite)"""
     out: str | None = None
     """also write the table to this Markdown file"""
+    published: bool = False
+    """add the published results (marked as such) on the reports' suites, e.g. GPT-4V on xlogominiprog-85"""
 
 
 def compare(options: CompareOptions) -> int:
-    from xlogo_gym.evaluation import REPORT_JSON, Report, compare_markdown
+    from xlogo_gym.evaluation import REPORT_JSON, Report, compare_markdown, published_summaries
     from xlogo_gym.fileio import write_atomic
 
     if not options.reports:
@@ -30,7 +32,13 @@ def compare(options: CompareOptions) -> int:
     paths = [os.path.join(p, REPORT_JSON) if os.path.isdir(p) else p for p in options.reports]
     if options.labels and len(options.labels) != len(paths):
         raise XLogoError(f"{len(options.labels)} labels for {len(paths)} reports", "--labels")
-    table = compare_markdown([Report.load(p).summary for p in paths], options.labels or None)
+    summaries = [Report.load(p).summary for p in paths]
+    labels = options.labels or [f"{s['agent']} on {s['suite']}" for s in summaries]
+    if options.published:
+        extra = [p for suite in dict.fromkeys(s["suite"] for s in summaries) for p in published_summaries(suite)]
+        summaries += extra
+        labels += [p["agent"] for p in extra]
+    table = compare_markdown(summaries, labels)
     print(table)
     if options.out:
         write_atomic(options.out, table)

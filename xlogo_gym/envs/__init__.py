@@ -6,6 +6,7 @@
     env = gym.make("XLogo-Mini-v0")
     env = gym.make("XLogo-Mini-v0", suite="synthetic-1k", mask_constraints=True, reward="shaped")
     env = gym.make("XLogo-Mini-v0", tasks=[task_json, ...])
+    env = gym.make("XLogo-MiniProg-v0")  # the 85 real tasks, after `xlogo-gym benchmark download`
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ ENV_CONFIGS: dict[str, dict[str, Any]] = {
     "XLogo-Mini-v0": {"suite": "mini-85"},
     "XLogo-Mini-Synthetic-v0": {"suite": "synthetic-1k"},
     "XLogo-Mini-Generated-v0": {"generator": {}},
+    "XLogo-MiniProg-v0": {"suite": "xlogominiprog-85"},  # the real benchmark, once downloaded
 }
 __all__ = ["ENV_CONFIGS", "ActionMaskObservation", "GridOneHot", "XLogoMiniEnv", "register_envs"]
 

@@ -204,6 +204,8 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     * `XLogo-Mini-v0`: the `mini-85` suite.
     * `XLogo-Mini-Synthetic-v0`: the `synthetic-1k` suite.
+    * `XLogo-MiniProg-v0`: the real benchmark's 85 tasks (`xlogominiprog-85`, after
+      `xlogo-gym benchmark download`).
     * `XLogo-Mini-Generated-v0`: a fresh generated task each episode (`generator={}`).
 
     ## Version History
