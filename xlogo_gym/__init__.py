@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from xlogo_gym.benchmark import download_benchmark
 from xlogo_gym.emulator import Verdict, execute
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.generator import GeneratedTask, GeneratorConfig, generate_task, generate_tasks, is_heldout
@@ -11,7 +12,7 @@ from xlogo_gym.task import Task
 from xlogo_gym.world import World
 
 __all__ = ["Command", "GeneratedTask", "GeneratorConfig", "Program", "Repeat", "SuiteEntry", "Task", "Verdict",
-           "World", "XLogoError", "execute", "generate_task", "generate_tasks", "is_heldout", "load_reference_suite",
+           "World", "XLogoError", "download_benchmark", "execute", "generate_task", "generate_tasks", "is_heldout", "load_reference_suite",
            "load_suite"]
 __version__ = "0.1.0"
 
