@@ -12,8 +12,8 @@ from xlogo_gym.task import Task
 from xlogo_gym.world import World
 
 __all__ = ["Command", "GeneratedTask", "GeneratorConfig", "Program", "Repeat", "SuiteEntry", "Task", "Verdict",
-           "World", "XLogoError", "download_benchmark", "execute", "generate_task", "generate_tasks", "is_heldout", "load_reference_suite",
-           "load_suite"]
+           "World", "XLogoError", "download_benchmark", "execute", "generate_task", "generate_tasks", "is_heldout",
+           "load_reference_suite", "load_suite"]
 __version__ = "0.1.0"
 
 try:  # the core works without gymnasium; the env ids need it
