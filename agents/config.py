@@ -6,8 +6,10 @@ a subclass restates a field only to give it another default. No torch import her
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from xlogo_gym.errors import XLogoError
 from xlogo_gym.generator import EVALUATION_SUITES
 
 #: Data sampling during training: uniform, or emulator (towards the task families the policy fails).
@@ -28,6 +30,16 @@ class RunConfig:
     """CPU threads for torch"""
     device: str = "auto"
     """cpu, cuda or auto"""
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise XLogoError(f"must be a non-negative integer, got {self.seed}", "seed")
+        if self.threads < 1:
+            raise XLogoError(f"must be at least 1, got {self.threads}", "threads")
+        for name in ("time_limit_minutes", "checkpoint_minutes"):  # the subclasses' durations
+            value = getattr(self, name, None)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise XLogoError(f"must be a positive number of minutes, got {value}", name)
 
 
 def torch_device(name: str) -> str:

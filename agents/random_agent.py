@@ -35,7 +35,7 @@ class RandomAgent(TaskByTaskAgent):
         self.seed, self.max_tokens, self.max_depth = seed, max_tokens, max_depth
 
     def solve(self, task: Task, samples: int = 1) -> list[Candidate]:
-        rng = np.random.default_rng([self.seed, _task_key(task)])
+        rng = np.random.default_rng([self.seed, task_key(task)])
         return [self.sample(rng) for _ in range(samples)]
 
     def sample(self, rng: np.random.Generator) -> Program:
@@ -46,7 +46,7 @@ class RandomAgent(TaskByTaskAgent):
         return writer.program()
 
 
-def _task_key(task: Task) -> int:
+def task_key(task: Task) -> int:
     """A stable 32-bit key for a task: its id, or its JSON when it has none."""
     text = task.id if task.id is not None else json.dumps(task.to_json(), sort_keys=True)
     return zlib.crc32(text.encode("utf-8"))

@@ -27,11 +27,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.llm import IMAGE_NOTE, LLMAgent, LLMConfig, extract_program, make_llm_agent
+from agents.llm.client import redact
 from xlogo_gym import Program, Task, XLogoError, execute
 from xlogo_gym.cli import parse
-from xlogo_gym.evaluation import AgentFailure
+from xlogo_gym.evaluation import AgentFailure, evaluate
 from xlogo_gym.program import Command, Repeat
 from xlogo_gym.prompt import ANSWER_FORMAT, LANGUAGE, item_words, task_prompt, task_summary
+from xlogo_gym.suite import SuiteEntry
 from xlogo_gym.world import DIRECTIONS, PEN_COLORS
 
 
@@ -238,7 +240,7 @@ class Loopback:
     """Canned behaviours per prompt; the k-th request for a prompt uses behaviour k (the last one repeats).
 
     A behaviour is ("reply", [texts]) (one choice per text, at most n), ("sleep", seconds, [texts]),
-    ("status", code, headers) or ("raw", body bytes).
+    ("status", code, headers[, body]) ($AUTH in the body: the request's Authorization header) or ("raw", body bytes).
     """
 
     def __init__(self) -> None:
@@ -295,7 +297,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, json.dumps({"object": "chat.completion", "model": body["model"],
                                             "choices": choices}).encode())
             elif kind == "status":
-                self._send(args[0], b'{"error": {"message": "canned failure"}}', args[1] if len(args) > 1 else {})
+                body = b'{"error": {"message": "canned failure"}}' if len(args) < 3 else args[2]
+                if b"$AUTH" in body:  # a server that echoes the request's Authorization header
+                    body = body.replace(b"$AUTH", (self.headers.get("Authorization") or "").encode())
+                self._send(args[0], body, args[1] if len(args) > 1 else {})
             else:
                 self._send(200, args[0])
         except (BrokenPipeError, ConnectionResetError):
@@ -432,6 +437,31 @@ def test_api_key_comes_from_the_named_variable(server: Loopback, tmp_path: Any, 
     agent_for(server, tmp_path, api_key_env="XLOGO_TEST_KEY", cache=False).solve(task)
     assert [r["auth"] for r in server.requests] == ["Bearer sk-test", None]
     assert "sk-test" not in "".join(p.read_text() for p in tmp_path.glob("*.json"))
+
+
+def test_error_bodies_that_echo_the_key_are_redacted(server: Loopback, tmp_path: Any, monkeypatch: Any) -> None:
+    task = server.on(find_strawberry(0), ("status", 401, {}, b'{"error": "bad key sk-secret-42 in $AUTH"}'))
+    monkeypatch.setenv("XLOGO_TEST_KEY", "sk-secret-42")
+    (candidate,) = agent_for(server, tmp_path, api_key_env="XLOGO_TEST_KEY").solve(task)
+    assert isinstance(candidate, AgentFailure) and "HTTP 401" in candidate.reason
+    assert "sk-secret" not in candidate.reason + candidate.raw and "Bearer [redacted]" in candidate.raw
+    report = evaluate(agent_for(server, tmp_path, api_key_env="XLOGO_TEST_KEY"),
+                      [SuiteEntry("t", task, None, [])], out_dir=str(tmp_path / "run"), progress=False, chart=False)
+    stored = (tmp_path / "run" / "report.json").read_text() + (tmp_path / "run" / "partial.jsonl").read_text()
+    assert report.summary["n_tasks"] == 1 and "sk-secret" not in stored and "[redacted]" in stored
+    assert redact("Authorization: bearer abc.DEF_1-2 and key5", ["key5"]) == \
+        "Authorization: bearer [redacted] and [redacted]"
+
+
+def test_the_reply_cache_is_keyed_on_the_server(server: Loopback, tmp_path: Any) -> None:
+    task = server.on(find_strawberry(0), ("reply", [GOOD]))
+    agent = agent_for(server, tmp_path)
+    other = LLMAgent("test-model", base_url="http://127.0.0.1:9/v1", cache_dir=tmp_path, progress=False)
+    payload = agent.payload(agent.messages(task))
+    assert agent.cache_key(payload) != other.cache_key(payload)
+    agent.solve(task)
+    (candidate,) = other.solve(task)  # the other server's reply is not reused: it is unreachable
+    assert isinstance(candidate, AgentFailure) and candidate.reason.startswith("connection_error")
 
 
 @needs("PIL")

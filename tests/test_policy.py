@@ -175,10 +175,104 @@ def test_checkpoint_round_trip(tiny: object, tmp_path: object) -> None:
     assert torch.equal(a.logits, b.logits) and torch.equal(a.values, b.values)
     assert json.loads((tmp_path / "config.json").read_text())["training"] == {"note": "test"}
     (tmp_path / "model.safetensors").write_bytes(b"junk")
-    with pytest.raises(Exception):  # noqa: B017 - safetensors raises its own error type
+    with pytest.raises(XLogoError, match="model.safetensors"):
         load_policy(str(tmp_path))
     with pytest.raises(XLogoError, match="no policy checkpoint"):
         load_agent(str(tmp_path / "missing"))
+
+
+def _edit_config(directory: str, edit: object) -> None:
+    path = os.path.join(directory, "config.json")
+    with open(path, encoding="utf-8") as fh:
+        config = json.load(fh)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(edit(config), fh)  # type: ignore[operator]
+
+
+def _model(**changes: object) -> object:
+    return lambda c: {**c, "model": {**c["model"], **changes}}
+
+
+@pytest.mark.parametrize("damage, where", [
+    (lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:5000]),
+     "model.safetensors: "),
+    (lambda d: (d / "model.safetensors").write_bytes(b""), "model.safetensors: "),
+    (lambda d: _edit_config(str(d), lambda c: [c]), "config.json: expected an object"),
+    (lambda d: _edit_config(str(d), lambda c: {k: v for k, v in c.items() if k != "model"}), "config.json: needs"),
+    (lambda d: _edit_config(str(d), _model(hidden_size="64")), "config.json: field 'hidden_size'"),
+    (lambda d: _edit_config(str(d), _model(layers=-1)), "config.json: field 'layers'"),
+    (lambda d: _edit_config(str(d), _model(heads=5)), "config.json: hidden_size 64 is not a multiple"),
+    (lambda d: (_edit_config(str(d), _model(hidden_size=32, heads=2)),
+                _edit_config(str(d), lambda c: {k: v for k, v in c.items() if k != "weights_sha256"})),
+     "model.safetensors: weights do not fit"),
+    (lambda d: (d / "config.json").write_bytes(b'{"\xff": 1}'), "config.json: not UTF-8"),
+    (lambda d: (d / "tokenizer.json").write_text("[]"), "tokenizer.json: expected an object"),
+])
+def test_a_damaged_checkpoint_is_a_clear_error(tiny: object, tmp_path: object, damage: object, where: str) -> None:
+    save_policy(tiny, str(tmp_path))
+    damage(tmp_path)  # type: ignore[operator]
+    with pytest.raises(XLogoError, match=where):
+        load_policy(str(tmp_path))
+
+
+def test_checkpoints_record_and_verify_the_weights_checksum(tiny: object, tmp_path: object) -> None:
+    save_policy(tiny, str(tmp_path))
+    assert len(json.loads((tmp_path / "config.json").read_text())["weights_sha256"]) == 64
+    weights = bytearray((tmp_path / "model.safetensors").read_bytes())
+    weights[len(weights) // 2] ^= 1  # one bit of one weight: still a finite number
+    (tmp_path / "model.safetensors").write_bytes(bytes(weights))
+    with pytest.raises(XLogoError, match="do not match the sha256"):
+        load_policy(str(tmp_path))
+
+
+def test_a_resume_file_is_read_without_running_code(tmp_path: object) -> None:
+    from agents.policy.train_sft import RESUME_KEYS, _save_resume, load_resume_state
+
+    marker = tmp_path / "ran"  # type: ignore[operator]
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (open, (str(marker), "w"))
+
+    path = str(tmp_path / "resume.pt")  # type: ignore[operator]
+    torch.save({"config": Evil()}, path)  # what torch.load(weights_only=False) would run
+    with pytest.raises(XLogoError, match="resume.pt: not a resume file"):
+        load_resume_state(path, "cpu")
+    assert not marker.exists()
+    state = {key: None for key in RESUME_KEYS} | {"weights": np.full(4, 0.25), "torch_rng": torch.get_rng_state(),
+                                                  "history": [{"step": 1, "heldout_success": 0.5}]}
+    _save_resume(path, state)
+    loaded = load_resume_state(path, "cpu")
+    assert np.array_equal(loaded["weights"], state["weights"]) and loaded["history"] == state["history"]
+    with open(path, "wb") as fh:
+        fh.write(b"")
+    with pytest.raises(XLogoError, match="resume.pt"):
+        load_resume_state(path, "cpu")
+
+
+def test_sft_saves_when_interrupted(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    import agents.policy.train_sft as sft
+
+    config = SFTConfig(out=str(tmp_path), steps=30, batch_size=8, lr=3e-3, warmup_steps=2, heldout=1, eval_every=100,
+                       threads=1, device="cpu", exclude_suites=[], model=TINY, checkpoint_minutes=100)
+    calls = []
+    loss = sft.sft_loss
+
+    def interrupted_at_step_5(*args: object) -> object:
+        calls.append(1)
+        if len(calls) == 5:
+            signal.raise_signal(signal.SIGTERM)
+        return loss(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sft, "sft_loss", interrupted_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(config, trivial_suite())
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and signal.getsignal(signal.SIGINT) is not None
+    assert sft.load_resume_state(str(tmp_path / "resume.pt"), "cpu")["step"] == 5  # type: ignore[operator]
+    monkeypatch.setattr(sft, "sft_loss", loss)
+    assert train_sft(config, trivial_suite())["step"] == 30 and len(calls) == 5
 
 
 def test_sft_learns_a_trivial_suite_and_resumes(tmp_path: object) -> None:
@@ -250,6 +344,29 @@ def test_agent_proposes_and_verifies(tiny: object) -> None:
     wrong, right = Decoded((END,), Program(), -0.1), Decoded((0, END), Program.parse("fd"), -5.0)
     assert select_verified(tasks[0], [wrong, right]) is right
     assert select_verified(tasks[1], [wrong, right]) is wrong  # none verified: the likeliest
+
+
+def test_sampled_candidates_depend_only_on_the_seed_and_the_task(tiny: object, tmp_path: object) -> None:
+    from xlogo_gym.evaluation import evaluate
+    from xlogo_gym.suite import SuiteEntry
+
+    tasks = [grid_task(t, item=item) for t in ROUTES for item in ("strawberry", "lemon")]
+    texts = lambda out: [[str(c) for c in cands] for cands in out]  # noqa: E731
+    whole = texts(PolicyAgent(tiny, temperature=2.0, seed=5).propose(tasks, samples=6))
+    assert any(len(set(cands)) > 1 for cands in whole)  # they are sampled
+    one_by_one = [texts(PolicyAgent(tiny, temperature=2.0, seed=5, batch_size=6).propose([t], samples=6))[0]
+                  for t in reversed(tasks)]
+    assert one_by_one[::-1] == whole
+    assert texts(PolicyAgent(tiny, temperature=2.0, seed=6).propose(tasks, samples=6)) != whole
+    # an evaluation cut short and resumed gives the figures of an uninterrupted one, at any batch size
+    entries = [SuiteEntry(f"t{i}", t, None, []) for i, t in enumerate(tasks)]
+    full = evaluate(PolicyAgent(tiny, temperature=2.0, seed=5), entries, 6, str(tmp_path / "a"), batch_size=8,
+                    progress=False, chart=False)
+    evaluate(PolicyAgent(tiny, temperature=2.0, seed=5), entries[:3], 6, str(tmp_path / "b"), batch_size=2,
+             progress=False, chart=False)
+    resumed = evaluate(PolicyAgent(tiny, temperature=2.0, seed=5), entries, 6, str(tmp_path / "b"), batch_size=3,
+                       progress=False, chart=False)
+    assert [r["candidates"] for r in resumed.tasks] == [r["candidates"] for r in full.tasks]
 
 
 def test_loading_examples_verifies_programs(tmp_path: object) -> None:

@@ -259,7 +259,8 @@ def test_curriculum_draws_failing_families_more_often(examples: list[Example]) -
     assert np.mean(hard[draws]) > hard.mean()
 
 
-def test_train_ppo_exports_resumes_and_round_trips(checkpoint: str, examples: list[Example], tmp_path: object) -> None:
+def test_train_ppo_exports_resumes_and_round_trips(checkpoint: str, examples: list[Example], tmp_path: object,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     out = str(tmp_path)
     config = tiny_config(out, checkpoint, reward="shaped")  # rewards that differ within a group, so weights move
     result = train_ppo(config, examples[:40], examples[40:])
@@ -285,8 +286,30 @@ def test_train_ppo_exports_resumes_and_round_trips(checkpoint: str, examples: li
     assert torch.allclose(probs, fresh.policy.get_distribution(obs, mask).distribution.probs, atol=1e-6)
     assert not torch.equal(exported.lm.get_input_embeddings().weight,
                            load_policy(checkpoint).lm.get_input_embeddings().weight)  # training changed it
-    # a second run with more steps resumes where the first stopped
-    again = train_ppo(tiny_config(out, checkpoint, total_steps=384), examples[:40], examples[40:])
+    # a second run with more steps resumes where the first stopped, from another folder with a relative
+    # --checkpoint, and never unpickles the zip's data: a crafted entry there runs no code
+    import base64
+    import pickle
+    import zipfile
+
+    marker = os.path.join(out, "ran")
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (open, (marker, "w"))
+
+    resume = os.path.join(out, "resume.zip")
+    with zipfile.ZipFile(resume) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    data = json.loads(members["data"])
+    data["policy_class"] = {":type:": "<class 'type'>", ":serialized:": base64.b64encode(pickle.dumps(Evil())).decode()}
+    members["data"] = json.dumps(data).encode()
+    with zipfile.ZipFile(resume, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    monkeypatch.chdir(os.path.dirname(checkpoint))
+    again = train_ppo(tiny_config(out, os.path.basename(checkpoint), total_steps=384), examples[:40], examples[40:])
+    assert not os.path.exists(marker)
     assert 384 <= again["steps"] < 384 + 256
     assert again["greedy_success_before"] == result["greedy_success_before"]
 

@@ -191,3 +191,90 @@ def test_play_command_runs_headless(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(pygame.event, "get", lambda: script.pop(0))
     assert main(["play", str(task_file), "--tile", "32"]) == 0
     assert not script
+
+
+# -- frames of one shape, readable ---------------------------------------------------------------
+def test_frames_have_one_shape_for_every_task_and_step() -> None:
+    from xlogo_gym.rendering import frame_shape, render_frame
+    from xlogo_gym.suite import load_suite
+
+    shapes = set()
+    for entry in load_suite("mini-85")[::8]:  # grids from 3x3 to 5x5
+        shapes.add(render_frame(entry.task).shape)
+        shapes.add(render_frame(entry.task, written="fd rt", status="Writing: 2 of 40 tokens").shape)
+        shapes |= {f.shape for f in render_frames(entry.task, entry.program, fixed=True, max_frames=4)}
+    assert shapes == {frame_shape()} == {(8 * 48, 8 * 48 + 280, 3)}
+
+
+def test_a_small_grid_fills_the_frame() -> None:
+    from xlogo_gym.rendering import FRAME_CELLS, render_frame
+
+    frame = render_frame(TASK)
+    side = FRAME_CELLS * 48
+    grid = (frame[:, :side] != BACKGROUND).any(axis=2)
+    rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
+    assert rows[-1] - rows[0] > 0.8 * side and cols[-1] - cols[0] > 0.8 * side  # 3x3 cells of ~110 px
+
+
+def test_frames_and_gifs_show_the_program_text() -> None:
+    from xlogo_gym.rendering import render_frame
+
+    # both programs end where they start, facing north, drawing nothing: only the text differs
+    a, b = render_rgb(TASK, "lt rt", tile=TILE), render_rgb(TASK, "rt lt", tile=TILE)
+    grid_rows = 3 * TILE + 2 * MARGIN
+    assert np.array_equal(a[:grid_rows], b[:grid_rows]) and not np.array_equal(a, b)
+    fa, fb = render_frame(TASK, "lt rt"), render_frame(TASK, "rt lt")
+    assert np.array_equal(fa[:, :384], fb[:, :384]) and not np.array_equal(fa, fb)
+    assert not np.array_equal(render_frame(TASK, written="fd"), render_frame(TASK, written="bk"))
+
+
+def test_the_turtle_leaves_the_item_it_stands_on_visible() -> None:
+    on_lemon = Task.from_json({**TASK.to_json(), "turtle": {"x": 2, "y": 2, "direction": 0}})
+    img = render_rgb(on_lemon, tile=TILE, text=False)
+    assert pixel(img, 2.5, 2.5) == ITEM_RGB["yellow"]  # the lemon's centre is not covered
+    corner = img[MARGIN + 2 * TILE:MARGIN + 2 * TILE + TILE // 2, MARGIN + 2 * TILE:MARGIN + 2 * TILE + TILE // 2]
+    assert (corner.reshape(-1, 3) == TURTLE_SHELL).all(axis=1).any()  # a small turtle in the corner
+
+
+def test_white_lines_are_outlined() -> None:
+    from xlogo_gym.rendering import WHITE_OUTLINE
+
+    img = render_rgb(TASK, "setpc(white) rt fd", tile=TILE, text=False)
+    row = img[MARGIN + int(1.5 * TILE) - TILE // 6:MARGIN + int(1.5 * TILE) + TILE // 6, MARGIN + int(1.75 * TILE)]
+    colours = {tuple(int(v) for v in p) for p in row}
+    assert (255, 255, 255) in colours and WHITE_OUTLINE in colours
+
+
+def test_crashes_are_described_by_where_the_turtle_went() -> None:
+    from xlogo_gym.rendering import crash_words
+
+    # (0, 2) is missing: the reference says FORBIDDEN_AREA, the picture says what it is
+    verdict = execute(TASK, "lt fd lt fd")
+    assert verdict.crash_reason == "FORBIDDEN_AREA"
+    assert crash_words(TASK, verdict) == "crashed: moved into the missing cell (0,2) at action 3"
+    assert "forbidden cell (2,0)" in crash_words(TASK, execute(TASK, "rt fd lt fd"))
+    assert "left the grid" in crash_words(TASK, execute(TASK, "fd fd"))
+    assert "hit a wall" in crash_words(TASK, execute(TASK, "fd lt fd"))
+    assert "missing cell (0,2)" in render_ansi(TASK, "lt fd lt fd")
+
+
+@needs("moviepy")
+def test_record_video_records_whole_episodes(tmp_path: Path) -> None:
+    import gymnasium as gym
+    from gymnasium.wrappers import RecordVideo
+
+    import xlogo_gym  # noqa: F401
+
+    videos = tmp_path / "videos"
+    env = RecordVideo(gym.make("XLogo-Mini-Level2-v0", render_mode="rgb_array"), str(videos),
+                      episode_trigger=lambda _: True, disable_logger=True)
+    rng = np.random.default_rng(0)
+    _, info = env.reset(seed=0)
+    episodes = 0
+    while episodes < 4:  # tasks of different sizes, one video each
+        _, _, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(info["action_mask"]))))
+        if terminated or truncated:
+            episodes += 1
+            _, info = env.reset()
+    env.close()
+    assert len(list(videos.glob("*.mp4"))) >= 4  # moviepy refuses frames of different sizes

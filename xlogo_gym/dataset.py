@@ -13,23 +13,33 @@ and read back in chunk order, so the output does not depend on the number of wor
 equal up to id and description (`task_hash`) are kept once. Every shard and the manifest are
 written to a temporary file and renamed, so an interrupted run leaves only finished shards; a
 re-run with the same settings keeps them and continues from the recorded position, giving
-byte-identical files. Memory stays flat: one shard buffer and a set of 64-bit ids.
+byte-identical files (temporary files an interrupted run left behind are removed). Memory stays
+flat: one shard buffer and a set of 64-bit ids. Settings whose space holds too few distinct tasks
+for `count` raise XLogoError instead of running forever (`xlogo_gym.generator.core.Exhaustion`),
+and worker processes exit with their parent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
 import re
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Generator, Iterator
 from typing import Any
 
 from xlogo_gym.errors import XLogoError
-from xlogo_gym.fileio import write_atomic
+from xlogo_gym.fileio import TEMP_PREFIX, read_json, sha256_file, write_atomic
 from xlogo_gym.generator import CHUNK_SIZE, GENERATOR_VERSION, GeneratorConfig, generate_chunk
+from xlogo_gym.generator.core import Exhaustion
 from xlogo_gym.progress import progress_bar
 from xlogo_gym.suite import DATASET_MANIFEST, iter_jsonl
 
@@ -48,6 +58,22 @@ def _chunk_lines(job: tuple[int, int, GeneratorConfig]) -> list[tuple[str, str]]
     return [(str(g.task.id), json.dumps(g.to_record())) for g in generate_chunk(seed, chunk, config)]
 
 
+def _worker_init(parent: int) -> None:
+    """A worker ignores Ctrl-C (the parent stops the pool) and exits as soon as its parent is gone, so a killed
+    run leaves no workers behind that go on computing and fail writing to the closed pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _chunks(seed: int, config: GeneratorConfig, first: int, workers: int) -> Iterator[list[tuple[str, str]]]:
     """Chunk results in chunk order from `first` on, computed by `workers` processes (1: in-process)."""
     if workers <= 1:
@@ -57,7 +83,7 @@ def _chunks(seed: int, config: GeneratorConfig, first: int, workers: int) -> Ite
             chunk += 1
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
-    with ctx.Pool(workers) as pool:
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
         pending: deque[Any] = deque()
         chunk = first
         while True:
@@ -68,30 +94,27 @@ def _chunks(seed: int, config: GeneratorConfig, first: int, workers: int) -> Ite
 
 
 def stream_records(seed: int, config: GeneratorConfig, start: Position = (0, 0), workers: int = 1,
-                   seen: set[int] | None = None) -> Generator[tuple[Position, str, str], None, None]:
+                   seen: set[int] | None = None, wanted: int | None = None,
+                   ) -> Generator[tuple[Position, str, str], None, None]:
     """Distinct records from `start` on: (position after this record, id, JSON line).
 
-    `seen` holds the 64-bit ids already emitted (it is updated); duplicates are skipped.
+    `seen` holds the 64-bit ids already emitted (it is updated); duplicates are skipped. `wanted`
+    (None: endless) is how many records the caller will take: a configuration too small to give
+    them raises XLogoError instead of running forever (see `xlogo_gym.generator.core.Exhaustion`).
     """
     seen = set() if seen is None else seen
+    exhaustion = Exhaustion(wanted)
     chunk, offset = start
     for lines in _chunks(seed, config, chunk, workers):
         for index in range(offset, len(lines)):
             task_id, line = lines[index]
             key = int(task_id[4:], 16)
+            exhaustion.draw(key not in seen)
             if key in seen:
                 continue
             seen.add(key)
             yield ((chunk, index + 1) if index + 1 < len(lines) else (chunk + 1, 0)), task_id, line
         chunk, offset = chunk + 1, 0
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig | None = None, workers: int = 2,
@@ -108,7 +131,12 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
     config = config or GeneratorConfig()
     settings = {"format": FORMAT_VERSION, "generator": GENERATOR_VERSION, "seed": seed, "shard_size": shard_size,
                 "chunk_size": CHUNK_SIZE, "config": config.to_json()}
-    os.makedirs(out, exist_ok=True)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise XLogoError("is a file; a dataset is written to a directory", out)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise XLogoError(f"cannot create the dataset directory: {err.strerror}", out) from None
     manifest_path = os.path.join(out, DATASET_MANIFEST)
     old = _read_manifest(manifest_path)
     if old is not None and not overwrite and old.get("settings") != settings:
@@ -117,7 +145,7 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
     shards = _finished_shards(out, old, shard_size, count) if old is not None and not overwrite else []
     stale = [s.get("file") for s in old["shards"][len(shards):]] if old is not None else []
     for name in os.listdir(out):
-        if (name in stale and _SHARD_FILE.fullmatch(name)) or (name.startswith(".tmp-") and name.endswith(".part")):
+        if (name in stale and _SHARD_FILE.fullmatch(name)) or name.startswith(TEMP_PREFIX):
             os.unlink(os.path.join(out, name))  # shards to be rewritten, temp files of an interrupted run
     seen: set[int] = set()
     for record, _ in iter_jsonl(os.path.join(out, shard["file"]) for shard in shards):
@@ -132,7 +160,7 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
 
     position: Position = tuple(shards[-1]["end"]) if shards else (0, 0)  # type: ignore[assignment]
     buffer: list[str] = []
-    stream = stream_records(seed, config, position, workers, seen)
+    stream = stream_records(seed, config, position, workers, seen, count - done)
     with progress_bar(total=count, initial=done, unit="task", desc="generate", disable=not progress) as bar:
         try:
             for position, _, line in stream:
@@ -158,9 +186,8 @@ def _read_manifest(path: str) -> dict[str, Any] | None:
     if not os.path.exists(path):
         return None
     try:
-        with open(path, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-    except (OSError, json.JSONDecodeError) as err:
+        manifest = read_json(path)
+    except XLogoError as err:
         raise XLogoError(f"unreadable dataset manifest ({err}); remove it or choose another directory", path) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("shards"), list):
         raise XLogoError("not a dataset manifest of xlogo-gym", path)
@@ -173,7 +200,7 @@ def _finished_shards(out: str, manifest: dict[str, Any], shard_size: int, count:
     for shard in manifest["shards"]:
         path = os.path.join(out, shard.get("file", ""))
         if shard.get("records") != shard_size or (len(keep) + 1) * shard_size > count \
-                or not os.path.isfile(path) or _sha256(path) != shard.get("sha256"):
+                or not os.path.isfile(path) or sha256_file(path) != shard.get("sha256"):
             break
         keep.append(shard)
     return keep

@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
-from xlogo_gym.fileio import read_json, write_atomic
+from xlogo_gym.fileio import parse_json, read_json, write_atomic
 from xlogo_gym.generator import FAMILIES, task_family
 from xlogo_gym.program import Program
 from xlogo_gym.progress import progress_bar
@@ -310,26 +310,48 @@ def plot_skills(summary: dict[str, Any], path: str) -> None:
 
 # -- the run ----------------------------------------------------------------------------------
 
+_RECORD_KEYS: dict[str, type | tuple[type, ...]] = {"task_id": str, "goal": str, "skills": list, "n": int,
+                                                     "correct": int, "seconds": (int, float), "candidates": list}
+
+
 def _read_partial(path: str) -> list[dict[str, Any]]:
-    """Task records of an interrupted run; a last line cut off mid-write is dropped."""
+    """Task records of an interrupted run; a last line cut off mid-write is dropped, any other line that is not
+    a task record raises XLogoError naming it."""
+    try:
+        with open(path, "rb") as fh:
+            lines = fh.read().split(b"\n")
+    except OSError as err:
+        raise XLogoError(f"cannot read: {err.strerror}", path) from None
     records = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        where = f"{path}:{i + 1}"
+        try:
+            record = parse_json(line, where)
+        except XLogoError:
+            if i == last:
+                break  # cut off mid-write
+            raise XLogoError("not a task record of an evaluation; start over with --no-resume", where) from None
+        wrong = [k for k, kind in _RECORD_KEYS.items() if not isinstance(record, dict)
+                 or not isinstance(record.get(k), kind) or isinstance(record.get(k), bool)]
+        if wrong:
+            raise XLogoError(f"not a task record of an evaluation (field {wrong[0]!r}); start over with --no-resume",
+                             where)
+        records.append(record)
     return records
 
 
 def evaluate(agent: Agent, entries: Sequence[SuiteEntry], samples: int = 1, out_dir: str | None = None,
              batch_size: int = 64, resume: bool = True, *, suite: str = "suite", progress: bool = True,
-             chart: bool = True) -> Report:
+             chart: bool = True, settings: dict[str, Any] | None = None) -> Report:
     """Evaluate `agent` on `entries` with `samples` candidates per task (see the module docstring).
 
     With `out_dir`, records go to `partial.jsonl` as each batch finishes and the report files
     are written at the end; with `resume`, tasks already recorded there are not run again
-    (the run's agent, suite and samples must match, see `run.json`). A `TaskByTaskAgent` that
+    (the run's agent, suite, samples and `settings`, every other option that changes results such as a seed,
+    must match what `run.json` recorded, else XLogoError). A `TaskByTaskAgent` that
     implements only `solve` gets one task per call, so its progress and partial results are per task.
     """
     if samples < 1 or batch_size < 1:
@@ -337,7 +359,7 @@ def evaluate(agent: Agent, entries: Sequence[SuiteEntry], samples: int = 1, out_
     ids = [e.task_id for e in entries]
     if len(set(ids)) != len(ids):
         raise XLogoError("task ids must be unique within a suite", suite)
-    run = {"agent": agent.name, "suite": suite, "samples": samples}
+    run = {"agent": agent.name, "suite": suite, "samples": samples, **(settings or {})}
     done: dict[str, dict[str, Any]] = {}
     partial = None
     if out_dir is not None:
@@ -347,8 +369,8 @@ def evaluate(agent: Agent, entries: Sequence[SuiteEntry], samples: int = 1, out_
         if resume and os.path.exists(partial):
             previous = read_json(run_path) if os.path.exists(run_path) else None
             if previous != run:
-                raise XLogoError(f"holds a run of {previous}, not {run}: use another directory or no resume",
-                                 out_dir)
+                raise XLogoError(f"holds a run of {previous}, not {run}: use another directory, or start over "
+                                 "(--no-resume)", run_path)
             wanted = set(ids)
             done = {r["task_id"]: r for r in _read_partial(partial) if r["task_id"] in wanted}
         write_atomic(run_path, json.dumps(run))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Union
 
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import parse_json, read_text
 from xlogo_gym.world import PEN_COLORS
 
 MOVES_AND_TURNS = ("fd", "bk", "lt", "rt")
@@ -56,12 +56,10 @@ class Program:
         """Parse the plain-text form. Whitespace is free, so `repeat(2){fd rt}` also parses."""
         if not isinstance(text, str):
             raise XLogoError(f"program text must be a string, got {type(text).__name__}")
-        stack: list[tuple[int, list[Statement], int, int]] = []  # (times, outer body, line, col)
+        stack: list[tuple[int, list[Statement], int]] = []  # (times, outer body, offset of the repeat)
         body: list[Statement] = []
         for match in _TOKEN.finditer(text):
             kind, value = match.lastgroup, match.group()
-            line = text.count("\n", 0, match.start()) + 1
-            col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
             if kind == "space":
                 continue
             if kind == "cmd":
@@ -70,27 +68,26 @@ class Program:
                 color = match.group("color")
                 if color not in PEN_COLORS:
                     raise XLogoError(f"unknown pen colour {color!r} (expected one of {', '.join(PEN_COLORS)})",
-                                     f"line {line}, column {col}")
+                                     _position(text, match.start()))
                 body.append(Command("setpc", color))
             elif kind == "repeat":
                 times = int(match.group("times"))
                 if not 1 <= times <= MAX_REPEAT:
-                    raise XLogoError(f"repeat count {times} is outside 1..{MAX_REPEAT}", f"line {line}, column {col}")
+                    raise XLogoError(f"repeat count {times} is outside 1..{MAX_REPEAT}", _position(text, match.start()))
                 if len(stack) >= MAX_DEPTH:
-                    raise XLogoError(f"repeats nested deeper than {MAX_DEPTH}", f"line {line}, column {col}")
-                stack.append((times, body, line, col))
+                    raise XLogoError(f"repeats nested deeper than {MAX_DEPTH}", _position(text, match.start()))
+                stack.append((times, body, match.start()))
                 body = []
             elif kind == "close":
                 if not stack:
-                    raise XLogoError("'}' without an open repeat", f"line {line}, column {col}")
-                times, outer, _, _ = stack.pop()
+                    raise XLogoError("'}' without an open repeat", _position(text, match.start()))
+                times, outer, _ = stack.pop()
                 outer.append(Repeat(times, tuple(body)))
                 body = outer
             else:
-                raise XLogoError(f"unexpected text {value[:20]!r}", f"line {line}, column {col}")
+                raise XLogoError(f"unexpected text {value[:20]!r}", _position(text, match.start()))
         if stack:
-            _, _, line, col = stack[-1]
-            raise XLogoError("repeat is never closed with '}'", f"line {line}, column {col}")
+            raise XLogoError("repeat is never closed with '}'", _position(text, stack[-1][2]))
         return cls(tuple(body))
 
     def __str__(self) -> str:
@@ -123,18 +120,12 @@ class Program:
     @classmethod
     def from_file(cls, path: str) -> Program:
         """A program file: code JSON if it holds a JSON object, else the plain-text form."""
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as err:
-            raise XLogoError(f"cannot read: {err.strerror}", path) from None
+        text = read_text(path)
         stripped = text.strip()
+        if stripped.startswith("{"):
+            return cls.from_json(parse_json(stripped, path), where=path)
         try:
-            if stripped.startswith("{"):
-                return cls.from_json(json.loads(stripped), where=path)
             return cls.parse(text)
-        except json.JSONDecodeError as err:
-            raise XLogoError(f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", path) from None
         except XLogoError as err:
             raise XLogoError(str(err), path) from None
 
@@ -209,12 +200,18 @@ class Program:
 
 _TOKEN = re.compile(
     r"(?P<space>[\s;,]+)"
-    r"|(?P<repeat>repeat\s*\(\s*(?P<times>\d{1,6})\s*\)\s*\{)"
+    r"|(?P<repeat>repeat\s*\(\s*(?P<times>[0-9]{1,6})\s*\)\s*\{)"
     r"|(?P<setpc>setpc\s*\(\s*(?P<color>[A-Za-z]*)\s*\))"
     r"|(?P<cmd>fd|bk|lt|rt)\b"
     r"|(?P<close>\})"
     r"|(?P<bad>\S+)"
 )
+
+def _position(text: str, offset: int) -> str:
+    """'line L, column C' of a character offset (computed only for an error, so parsing stays linear)."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return f"line {text.count(chr(10), 0, offset) + 1}, column {offset - line_start + 1}"
+
 
 _OPCODE = {"fd": OP_FD, "bk": OP_BK, "lt": OP_LT, "rt": OP_RT}
 
@@ -253,6 +250,8 @@ def _statement_from_json(obj: Any, where: str, depth: int) -> Statement:
     if not isinstance(obj, dict):
         raise XLogoError(f"a statement must be an object, got {type(obj).__name__}", where)
     kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise XLogoError(f"a statement's 'type' must be one of {', '.join(BLOCK_TYPES)}, got {kind!r}", where)
     expected_keys = {"fd": {"type"}, "bk": {"type"}, "lt": {"type"}, "rt": {"type"},
                      "setpc": {"type", "value"}, "repeat": {"type", "times", "body"}}.get(kind)  # type: ignore[arg-type]
     if expected_keys is None:

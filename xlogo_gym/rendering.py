@@ -18,6 +18,7 @@ import os
 import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,10 @@ PEN_RGB: dict[str, tuple[int, int, int]] = {name: (int(h[1:3], 16), int(h[3:5], 
 ITEM_RGB = {"red": (222, 38, 46), "blue": (33, 99, 222), "yellow": (250, 208, 20), "green": (46, 160, 67),
             "black": (24, 24, 24), "orange": (250, 140, 0), "purple": (142, 68, 173), "pink": (240, 120, 180)}
 TARGET_ALPHA = 0.35
+WHITE_OUTLINE = (90, 90, 90)  # around white lines, so that they show on light cells
+#: The env's frames: the grid square is FRAME_CELLS tiles of the env's `tile_size` (smaller grids get
+#: larger tiles), with a text panel of PANEL_WIDTH pixels on its right.
+FRAME_CELLS, PANEL_WIDTH = 8, 280
 
 # -- a 5x7 bitmap font (ASCII 32..126): five column bytes per glyph, bit 0 at the top -------------
 _FONT_HEX = (
@@ -97,14 +102,20 @@ def text_block(lines: list[tuple[str, tuple[int, int, int]]], width: int, scale:
 
 
 # -- tiles -----------------------------------------------------------------------------------
+def _ss(size: int) -> int:
+    """Supersampling factor of a tile: large tiles need less."""
+    return _SS if size <= 64 else 2
+
+
 def _coords(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Supersampled pixel-centre coordinates of a tile, in tile units (0..1)."""
-    c = (np.arange(size * _SS) + 0.5) / (size * _SS)
+    c = (np.arange(size * _ss(size)) + 0.5) / (size * _ss(size))
     return np.meshgrid(c, c)
 
 
 def _coverage(mask: np.ndarray, size: int) -> np.ndarray:
-    return mask.reshape(size, _SS, size, _SS).mean(axis=(1, 3))
+    ss = _ss(size)
+    return mask.reshape(size, ss, size, ss).mean(axis=(1, 3))
 
 
 def _paint(tile: np.ndarray, mask: np.ndarray, color: tuple[int, ...]) -> None:
@@ -282,7 +293,7 @@ class _Canvas:
         so that it never cuts a neighbouring line) to show on light cells."""
         for a, b, pen in segments:
             if pen == "white":
-                self.segment(img, a, b, (120, 120, 120), width + 2)
+                self.segment(img, a, b, WHITE_OUTLINE, width + 2 * max(1, width // 3))
         for a, b, pen in segments:
             self.segment(img, a, b, PEN_RGB[pen], width)
 
@@ -336,10 +347,39 @@ def _crash_mark(img: np.ndarray, canvas: _Canvas, state: RunState, cell: tuple[i
             img[max(y0 - w // 2, 0):y0 + w - w // 2, max(x0 - w // 2, 0):x0 + w - w // 2] = CRASH
 
 
-def verdict_line(verdict: Verdict) -> tuple[str, tuple[int, int, int]]:
-    """The verdict as a coloured caption."""
+def program_line(program: Program) -> str:
+    """The program on one line, e.g. `rt repeat(2){ fd } lt`."""
+    return " ".join(str(program).split()) or "(empty)"
+
+
+def crash_words(task: Task, verdict: Verdict) -> str:
+    """What the crash was, in words, from where the turtle went: a missing cell is called missing
+    (the reference reports it as FORBIDDEN_AREA)."""
+    reason, cell = verdict.crash_reason, verdict.crash_cell
+    if cell is None:
+        what = "ran more than the allowed number of actions" if reason == "EXCEED_MAX_CALLS" else str(reason)
+    else:
+        x, y = cell
+        tile = task.world.tile_at(x, y) if 0 <= x < task.world.cols and 0 <= y < task.world.rows else None
+        if reason == "WALL":
+            what = f"hit a wall moving to ({x},{y})"
+        elif not (0 <= x < task.world.cols and 0 <= y < task.world.rows):
+            what = f"left the grid at ({x},{y})"
+        elif tile is None or tile.exist is False:
+            what = f"moved into the missing cell ({x},{y})"
+        elif not tile.allowed:
+            what = f"entered the forbidden cell ({x},{y})"
+        else:
+            what = f"{reason} at ({x},{y})"
+    return f"crashed: {what} at action {verdict.crash_step}"
+
+
+def verdict_line(verdict: Verdict, task: Task | None = None) -> tuple[str, tuple[int, int, int]]:
+    """The verdict as a coloured caption (crashes in words when `task` is given)."""
     if verdict.success:
         return "Verdict: success", SUCCESS
+    if verdict.crashed and task is not None:
+        return f"Verdict: {crash_words(task, verdict)}", CRASH
     return f"Verdict: {verdict.explain()}", CRASH if verdict.crashed else FAILURE
 
 
@@ -355,6 +395,7 @@ class _Run:
     states: list[RunState]
     segments: list[tuple[tuple[int, int], tuple[int, int], int]]
     verdict: Verdict | None
+    program: Program | None = None
 
 
 def _run(task: Task, program: Program | str | None, verdict: Verdict | None, strict: bool) -> _Run:
@@ -363,7 +404,7 @@ def _run(task: Task, program: Program | str | None, verdict: Verdict | None, str
         return _Run([RunState(turtle.x, turtle.y, turtle.direction, 0, 0)], [], None)
     program = Program.parse(program) if isinstance(program, str) else program
     states, segments = replay(task, program, strict)
-    return _Run(states, segments, verdict or execute(task, program, strict))
+    return _Run(states, segments, verdict or execute(task, program, strict), program)
 
 
 def _picture(task: Task, run: _Run, step: int | None, tile: int, text: bool, min_width: int) -> np.ndarray:
@@ -373,9 +414,12 @@ def _picture(task: Task, run: _Run, step: int | None, tile: int, text: bool, min
     k = last if step is None else max(0, min(step, last))
     state = run.states[k]
     canvas.strokes(img, [(a, b, PEN_COLORS[pen]) for a, b, pen in run.segments[:state.drawn]], max(2, tile // 12))
-    rgb, alpha = _turtle(tile, state.direction, PEN_COLORS[state.pen])
     top, left = canvas.margin + state.y * tile, canvas.margin + state.x * tile
-    region = img[top:top + tile, left:left + tile]
+    size = tile
+    if any(i.x == state.x and i.y == state.y for i in task.world.items):  # a small turtle in the corner
+        size = tile // 2                                                  # leaves the item visible
+    rgb, alpha = _turtle(size, state.direction, PEN_COLORS[state.pen])
+    region = img[top:top + size, left:left + size]
     region[:] = np.round(region * (1 - alpha[..., None]) + rgb * alpha[..., None])
     verdict = run.verdict
     finished = verdict is not None and k == last
@@ -385,8 +429,10 @@ def _picture(task: Task, run: _Run, step: int | None, tile: int, text: bool, min
         return img
     width = max(canvas.width, min_width)
     lines = caption(task)
+    if run.program is not None:
+        lines.append((f"Program: {program_line(run.program)}", TEXT))
     if finished:
-        lines.append(verdict_line(verdict))  # type: ignore[arg-type]
+        lines.append(verdict_line(verdict, task))  # type: ignore[arg-type]
     elif verdict is not None:
         lines.append((f"Running: action {k} of {last}", TEXT))
     picture = np.full((canvas.height, width, 3), BACKGROUND, dtype=np.uint8)
@@ -412,15 +458,113 @@ def render_rgb(task: Task, program: Program | str | None = None, verdict: Verdic
 
 
 def render_frames(task: Task, program: Program | str, *, strict: bool = False, tile: int = TILE,
-                  max_frames: int = 300) -> list[np.ndarray]:
+                  max_frames: int = 300, fixed: bool = False) -> list[np.ndarray]:
     """Frames of the run: the start, one per executed action (evenly thinned to at most
-    `max_frames`), the last one with the verdict. All frames have the same shape."""
+    `max_frames`), the last one with the verdict. All frames have the same shape; with `fixed`
+    they are `render_frame`'s, whose shape is the same for every task."""
     run = _run(task, program, None, strict)
     last = len(run.states) - 1
     steps = sorted(set(np.linspace(0, last, num=min(last + 1, max(2, max_frames)), dtype=int).tolist()))
+    if fixed:
+        return [_frame(task, run, s, tile, None, None) for s in steps]
     frames = [_picture(task, run, s, tile, True, 360) for s in steps]
     height = max(f.shape[0] for f in frames)
     return [np.pad(f, ((0, height - f.shape[0]), (0, 0), (0, 0)), constant_values=255) for f in frames]
+
+
+def frame_shape(tile: int = TILE) -> tuple[int, int, int]:
+    """The shape of every `render_frame` with this `tile`, whatever the task."""
+    return FRAME_CELLS * tile, FRAME_CELLS * tile + PANEL_WIDTH, 3
+
+
+def render_frame(task: Task, program: Program | str | None = None, verdict: Verdict | None = None,
+                 step: int | None = None, *, strict: bool = False, tile: int = TILE,
+                 written: str | None = None, status: str | None = None) -> np.ndarray:
+    """A frame of one fixed shape for every task (`frame_shape(tile)`), for videos and windows.
+
+    The grid fills a square of FRAME_CELLS * `tile` pixels (a 3x3 grid gets tiles of about 2.3
+    times `tile`); the panel on its right holds the goal, the constraints, the program and the
+    verdict, in Pillow's FreeType font when Pillow is installed (else the bitmap font).
+    program, verdict, step, strict: as in `render_rgb`.
+    written: program text to show while no program is run (e.g. the tokens written so far).
+    status: a last line to show instead of the run's progress or verdict.
+    """
+    return _frame(task, _run(task, program, verdict, strict), step, tile, written, status)
+
+
+def _frame(task: Task, run: _Run, step: int | None, tile: int, written: str | None, status: str | None
+           ) -> np.ndarray:
+    side = FRAME_CELLS * tile
+    n = max(task.world.cols, task.world.rows)
+    cell = int(side / (n + 0.5))
+    while cell * n + 2 * max(4, cell // 4) > side:
+        cell -= 1
+    picture = _picture(task, run, step, cell, False, 0)
+    frame = np.full(frame_shape(tile), BACKGROUND, dtype=np.uint8)
+    top, left = (side - picture.shape[0]) // 2, (side - picture.shape[1]) // 2
+    frame[top:top + picture.shape[0], left:left + picture.shape[1]] = picture
+    lines = caption(task)
+    text = program_line(run.program) if run.program is not None else written
+    if text is not None:
+        lines.append((f"Program: {text or '(empty)'}", TEXT))
+    last = len(run.states) - 1
+    k = last if step is None else max(0, min(step, last))
+    if status is not None:
+        lines.append((status, TEXT))
+    elif run.verdict is not None and k == last:
+        lines.append(verdict_line(run.verdict, task))
+    elif run.verdict is not None:
+        lines.append((f"Running: action {k} of {last}", TEXT))
+    frame[:, side:] = text_panel(lines, PANEL_WIDTH, side, size=max(12, tile // 3))
+    frame[:, side] = GRID_LINE
+    return frame
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> Any:
+    """Pillow's bundled FreeType font at `size` pixels, or None (no Pillow, or one older than 10.1)."""
+    try:
+        from PIL import ImageFont
+
+        return ImageFont.load_default(size=size)
+    except (ImportError, TypeError, OSError, AttributeError):
+        return None
+
+
+def _wrap(text: str, fits: Any) -> list[str]:
+    """`text` split at spaces into lines for which `fits(line)` holds (a word too long stays whole)."""
+    out: list[str] = []
+    for word in text.split(" "):
+        if out and fits(f"{out[-1]} {word}"):
+            out[-1] = f"{out[-1]} {word}"
+        else:
+            out.append(word)
+    return out or [""]
+
+
+def text_panel(lines: list[tuple[str, tuple[int, int, int]]], width: int, height: int, size: int = 16,
+               pad: int = 10) -> np.ndarray:
+    """A white (height, width) panel of `(text, colour)` lines, wrapped to its width; lines that do
+    not fit its height end in "...". Pillow's FreeType font when available, else the bitmap font."""
+    font = _font(size)
+    if font is None:
+        block = text_block(lines, width, scale=max(1, size // 8))
+        out = np.full((height, width, 3), BACKGROUND, dtype=np.uint8)
+        out[:min(height, block.shape[0])] = block[:height]
+        return out
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    wrapped = [(part, color) for text, color in lines
+               for part in _wrap(text, lambda t: font.getlength(t) <= width - 2 * pad)]
+    step = int(size * 1.3)
+    room = max(1, (height - 2 * pad) // step)
+    if len(wrapped) > room:
+        wrapped = [*wrapped[:room - 1], ("...", TEXT)]
+    for row, (text, color) in enumerate(wrapped):
+        draw.text((pad, pad + row * step), text, fill=color, font=font)
+    return np.asarray(image).copy()
 
 
 def side_panel(image: np.ndarray, title: str, lines: list[str], width: int = 260) -> np.ndarray:
@@ -519,5 +663,5 @@ def render_ansi(task: Task, program: Program | str | None = None, verdict: Verdi
     out += [text for text, _ in caption(task)]
     if program is not None:
         out.append("Program: " + (" ".join(str(program).split()) or "(empty)"))
-        out.append(verdict_line(verdict)[0])  # type: ignore[arg-type]
+        out.append(verdict_line(verdict, task)[0])  # type: ignore[arg-type]
     return "\n".join(out) + "\n"

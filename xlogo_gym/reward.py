@@ -18,15 +18,16 @@ def verdict_reward(task: Task, verdict: Verdict, mode: str = "sparse") -> float:
     """The reward of `verdict` on `task`.
 
     * `sparse`: 1.0 when the verdict is success, else 0.0.
-    * `shaped`: 1.0 on success; 0.0 after a crash; 0.5 when the goal holds but a code constraint
-      fails; otherwise 0.1, plus for draw tasks 0.3 times the share of target and drawn segments
-      that agree (right segment in the right colour, over the union of both pictures).
+    * `shaped`: 1.0 on success; 0.0 after a crash and for the empty program; 0.5 when the goal
+      holds but a code constraint fails; otherwise 0.1, plus for draw tasks 0.3 times the share of
+      target and drawn segments that agree (right segment in the right colour, over the union of
+      both pictures). So writing `<end>` at once never scores better than trying.
     """
     if mode not in REWARDS:
         raise XLogoError(f"reward must be one of {', '.join(REWARDS)}, got {mode!r}")
     if verdict.success:
         return 1.0
-    if mode == "sparse" or verdict.crashed:
+    if mode == "sparse" or verdict.crashed or not verdict.program.body:
         return 0.0
     if verdict.goal_ok:
         return 0.5

@@ -12,7 +12,7 @@ from typing import Any
 
 from xlogo_gym.benchmark import BENCHMARK_SUITES, REFERENCE_FILES, require_installed
 from xlogo_gym.errors import XLogoError
-from xlogo_gym.fileio import atomic_path, read_json
+from xlogo_gym.fileio import atomic_path, parse_json, read_json
 from xlogo_gym.program import Program
 from xlogo_gym.skills import infer_skills
 from xlogo_gym.task import Task
@@ -77,10 +77,7 @@ def _unwrap(value: Any, keys: tuple[str, ...]) -> Any:
         if key is not None:
             value = value[key]
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as err:
-            raise XLogoError(f"embedded JSON string is invalid: {err.msg}") from None
+        value = parse_json(value, "embedded JSON string")
     return value
 
 
@@ -158,13 +155,21 @@ def _benchmark_suite(name: str) -> list[SuiteEntry]:
 
 
 def dataset_shards(directory: str) -> list[str]:
-    """The shard files of a dataset directory, in order, from its manifest."""
-    manifest = read_json(os.path.join(directory, DATASET_MANIFEST))
+    """The shard files of a dataset directory, in order, from its manifest. A shard must be a file inside the
+    directory: a name that leads out of it (an absolute path, `..`, a link) raises XLogoError."""
+    where = os.path.join(directory, DATASET_MANIFEST)
+    manifest = read_json(where)
     shards = manifest.get("shards") if isinstance(manifest, dict) else None
     if not isinstance(shards, list) or not all(isinstance(s, dict) and isinstance(s.get("file"), str) for s in shards):
-        raise XLogoError("a dataset manifest lists its shards as [{\"file\": ...}, ...]",
-                         os.path.join(directory, DATASET_MANIFEST))
-    return [os.path.join(directory, s["file"]) for s in shards]
+        raise XLogoError("a dataset manifest lists its shards as [{\"file\": ...}, ...]", where)
+    root = os.path.realpath(directory)
+    files = []
+    for i, shard in enumerate(shards):
+        path = os.path.realpath(os.path.join(root, shard["file"]))
+        if os.path.dirname(path) != root and not path.startswith(root + os.sep):
+            raise XLogoError(f"shard file {shard['file']!r} is outside the dataset directory", f"{where}: shards[{i}]")
+        files.append(path)
+    return files
 
 
 def jsonl_files(path: str | os.PathLike[str]) -> list[str]:
@@ -187,17 +192,13 @@ def iter_jsonl(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]])
     names = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     for file in [f for name in names for f in jsonl_files(name)]:
         try:
-            fh = open(file, encoding="utf-8")
+            fh = open(file, "rb")
         except OSError as err:
             raise XLogoError(f"cannot read: {err.strerror}", file) from None
         with fh:
             for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    yield json.loads(line), f"{file}:{lineno}"
-                except json.JSONDecodeError as err:
-                    raise XLogoError(f"not valid JSON: {err.msg} at column {err.colno}", f"{file}:{lineno}") from None
+                if line.strip():
+                    yield parse_json(line, f"{file}:{lineno}"), f"{file}:{lineno}"
 
 
 def suite_entry(obj: Any, where: str) -> SuiteEntry:
@@ -205,12 +206,11 @@ def suite_entry(obj: Any, where: str) -> SuiteEntry:
     if not isinstance(obj, dict) or "task" not in obj:
         raise XLogoError("expected an object with a 'task' (a suite line or a dataset record)", where)
     task = Task.from_json(obj["task"], f"{where}.task")
-    if "task_id" in obj:  # suite line
-        task_id = obj["task_id"]
-    elif "id" in obj:  # dataset record
-        task_id = obj["id"]
-    else:
-        raise XLogoError("a suite line needs 'task_id'; a dataset record needs 'id'", where)
+    key = "task_id" if "task_id" in obj else "id"  # a suite line, or a dataset record
+    task_id = obj.get(key)
+    if not isinstance(task_id, (str, int)) or isinstance(task_id, bool):
+        raise XLogoError(f"a suite line needs a string 'task_id'; a dataset record needs a string 'id' (got "
+                         f"{task_id!r})", f"{where}.{key}")
     program = Program.from_record(obj, where)
     skills = obj.get("skills")
     if skills is None:

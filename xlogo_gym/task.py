@@ -82,7 +82,7 @@ def _spec_from_json(spec: Any, where: str) -> tuple[Spec, tuple[tuple[str, ...],
             if len(lit_keys) != 1 or lit_keys[0] not in ("name", "color"):
                 raise XLogoError(f"a literal has exactly one key, 'name' or 'color', got {lit_keys}", at)
             value = lit[lit_keys[0]]
-            if value not in LITERAL_VALUES:
+            if not isinstance(value, str) or value not in LITERAL_VALUES:
                 raise XLogoError(f"unknown literal value {value!r} (an item name, item colour, noname or nocolor)", at)
             values.append(value)
             clause_keys.append(lit_keys[0])
@@ -192,6 +192,8 @@ class Task:
                     raise XLogoError("an item without a colour cannot be used with an item goal", f"{where}.items[{i}]")
         extra = {k: v for k, v in obj.items() if k not in _TASK_KEYS}
         task_id, description = obj.get("id"), obj.get("description")
+        if task_id is not None and (not isinstance(task_id, (str, int)) or isinstance(task_id, bool)):
+            raise XLogoError(f"field 'id' must be a string, got {task_id!r}", where)
         return cls(world, goal, constraints, None if task_id is None else str(task_id), description, extra)
 
     @classmethod

@@ -33,6 +33,9 @@ PEN_COLORS = ("black", "red", "green", "blue", "yellow", "white")
 LINE_HEX = {"#000000": "black", "#D60000": "red", "#009624": "green",
             "#0D47A1": "blue", "#FFD600": "yellow", "#FFFFFF": "white"}
 HEX_OF_PEN = {name: hex_ for hex_, name in LINE_HEX.items()}
+#: Largest grid side: every coordinate is in 0..MAX_SIDE - 1 (the real tasks and the encodings stop at 8;
+#: the bound keeps the emulator's per-cell tables small whatever a file says).
+MAX_SIDE = 64
 
 
 def _int(obj: dict[str, Any], key: str, where: str, lo: int | None = None, hi: int | None = None) -> int:
@@ -42,8 +45,14 @@ def _int(obj: dict[str, Any], key: str, where: str, lo: int | None = None, hi: i
     if not isinstance(value, int) or isinstance(value, bool):
         raise XLogoError(f"field {key!r} must be an integer, got {value!r}", where)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise XLogoError(f"field {key!r} = {value} is outside {lo}..{hi}", where)
+        shown = value if value.bit_length() < 64 else f"a number of {value.bit_length()} bits"
+        raise XLogoError(f"field {key!r} = {shown} is outside {lo}..{hi}", where)
     return value
+
+
+def _cell(obj: dict[str, Any], where: str) -> tuple[int, int]:
+    """The fields x and y, each in 0..MAX_SIDE - 1."""
+    return _int(obj, "x", where, 0, MAX_SIDE - 1), _int(obj, "y", where, 0, MAX_SIDE - 1)
 
 
 def _dict(obj: Any, where: str) -> dict[str, Any]:
@@ -67,7 +76,7 @@ class Turtle:
     @classmethod
     def from_json(cls, obj: Any, where: str = "turtle") -> Turtle:
         obj = _dict(obj, where)
-        return cls(_int(obj, "x", where, 0), _int(obj, "y", where, 0), _int(obj, "direction", where, 0, 3))
+        return cls(*_cell(obj, where), _int(obj, "direction", where, 0, 3))
 
     def to_json(self) -> dict[str, int]:
         return {"x": self.x, "y": self.y, "direction": self.direction}
@@ -99,7 +108,7 @@ class Tile:
         exist = obj.get("exist")
         if exist is not None and not isinstance(exist, bool):
             raise XLogoError(f"field 'exist' must be true or false, got {exist!r}", where)
-        return cls(_int(obj, "x", where, 0), _int(obj, "y", where, 0), allowed, tuple(walls.items()), exist)
+        return cls(*_cell(obj, where), allowed, tuple(walls.items()), exist)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"x": self.x, "y": self.y, "allowed": self.allowed, "walls": dict(self.walls)}
@@ -124,11 +133,11 @@ class Item:
     def from_json(cls, obj: Any, where: str) -> Item:
         obj = _dict(obj, where)
         name, color = obj.get("name"), obj.get("color")
-        if name not in ITEM_NAMES and name not in EXTRA_ITEM_NAMES:
+        if not isinstance(name, str) or (name not in ITEM_NAMES and name not in EXTRA_ITEM_NAMES):
             raise XLogoError(f"unknown item name {name!r} (expected strawberry, lemon, a shape or a letter A-Z)", where)
         if color is not None and color not in ITEM_COLORS:
             raise XLogoError(f"unknown item colour {color!r} (expected one of {', '.join(ITEM_COLORS)})", where)
-        return cls(_int(obj, "x", where, 0), _int(obj, "y", where, 0), name, color, _int(obj, "count", where, 1, 4))
+        return cls(*_cell(obj, where), name, color, _int(obj, "count", where, 1, 4))
 
     def to_json(self) -> dict[str, Any]:
         return {"x": self.x, "y": self.y, "name": self.name, "color": self.color, "count": self.count}
@@ -158,11 +167,11 @@ class Line:
     @classmethod
     def from_json(cls, obj: Any, where: str) -> Line:
         obj = _dict(obj, where)
-        x1, y1, x2, y2 = (_int(obj, k, where, 0) for k in ("x1", "y1", "x2", "y2"))
+        x1, y1, x2, y2 = (_int(obj, k, where, 0, MAX_SIDE - 1) for k in ("x1", "y1", "x2", "y2"))
         if x1 != x2 and y1 != y2:
             raise XLogoError(f"diagonal line ({x1},{y1})-({x2},{y2}): lines must be horizontal or vertical", where)
         color = obj.get("color")
-        if color not in LINE_HEX and color not in PEN_COLORS:
+        if not isinstance(color, str) or (color not in LINE_HEX and color not in PEN_COLORS):
             raise XLogoError(
                 f"bad line colour {color!r} (expected one of {', '.join(LINE_HEX)}, upper-case hex)", where)
         return cls(x1, y1, x2, y2, color)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -64,12 +65,18 @@ def evaluate(options: EvaluateOptions) -> int:
 
     if options.samples < 1 or options.batch_size < 1 or (options.limit is not None and options.limit < 0):
         raise XLogoError("--samples and --batch-size must be at least 1, --limit at least 0")
+    if options.seed < 0:
+        raise XLogoError(f"must be a non-negative integer, got {options.seed}", "--seed")
+    if options.time_limit is not None and not (math.isfinite(options.time_limit) and options.time_limit > 0):
+        raise XLogoError(f"must be a positive number of seconds, got {options.time_limit}", "--time-limit")
     entries = load_suite(options.suite)
     if options.limit is not None:
         entries = entries[: options.limit]
     agent = make_agent(options.agent, **agent_options(options))
     out = options.out or os.path.join(DEFAULT_OUT, f"{slug(options.agent)}-{slug(options.suite)}")
-    report = run(agent, entries, options.samples, out, options.batch_size, options.resume, suite=options.suite)
+    # the agent's options (seed, time limit, LLM settings) change its results: a resume with others refuses
+    report = run(agent, entries, options.samples, out, options.batch_size, options.resume, suite=options.suite,
+                 settings={"options": agent_options(options)})
     print(report.markdown())
     print(f"report: {os.path.join(out, 'report.json')}, {os.path.join(out, 'report.md')}, "
           f"{os.path.join(out, 'skills.png')}")

@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 import urllib.error
 import urllib.request
@@ -180,7 +181,8 @@ class LLMAgent(Agent):
         return out
 
     def cache_key(self, payload: dict[str, Any]) -> str:
-        blob = json.dumps({"model": self.model, "request": payload}, sort_keys=True, separators=(",", ":"))
+        blob = json.dumps({"model": self.model, "url": self.url, "request": payload}, sort_keys=True,
+                          separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def complete(self, payload: dict[str, Any]) -> dict[str, Any] | AgentFailure:
@@ -191,10 +193,13 @@ class LLMAgent(Agent):
             try:
                 with open(path, encoding="utf-8") as fh:
                     return json.load(fh)["response"]
-            except (OSError, ValueError, KeyError) as err:
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
                 log.warning("ignoring unreadable cache file %s (%s)", path, err)
         response = self._post(payload)
-        if self.cache and not isinstance(response, AgentFailure):
+        if isinstance(response, AgentFailure):  # an error body may echo the key; it goes into reports
+            secrets = [os.environ.get(self.api_key_env, "")] if self.api_key_env else []
+            return AgentFailure(redact(response.reason, secrets), redact(response.raw, secrets))
+        if self.cache:
             self._cache_write(path, {"model": self.model, "request": payload, "response": response})
         return response
 
@@ -257,6 +262,17 @@ def png_data_url(rgb: Any) -> str:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_BEARER = re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE)
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """`text` with each of `secrets` (an API key) and any `Bearer` token replaced by `[redacted]`."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return _BEARER.sub(r"\1[redacted]", text)
 
 
 def _error_detail(err: urllib.error.HTTPError) -> str:

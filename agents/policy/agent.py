@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-import torch
+import numpy as np
 
 from agents.policy.checkpoint import POLICY_NAMES, checkpoint_dir
 from agents.policy.decode import sample, select_verified
 from agents.policy.model import PolicyModel, load_policy
 from agents.policy.tokenizer import Prompt
+from agents.random_agent import task_key
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.evaluation import Agent, AgentFailure, Candidate
 from xlogo_gym.grammar import DEFAULT_MAX_TOKENS
@@ -25,7 +26,9 @@ class PolicyAgent(Agent):
     best of k decoded programs verified by the emulator (best-of-k, the first group holding the
     greedy program). With `constrained` (the default) decoding also masks tokens that would make
     the task's code constraints unsatisfiable (`xlogo_gym.grammar.ConstrainedWriter`). Tasks the
-    encoding cannot hold (grids over 8 x 8) get an AgentFailure.
+    encoding cannot hold (grids over 8 x 8) get an AgentFailure. The draws of a task depend only on
+    `seed` and the task (`task_key`), never on the batch it is decoded in, so a resumed evaluation
+    equals an uninterrupted one.
     """
 
     def __init__(self, model: PolicyModel, *, temperature: float = 1.0, best_of: int = 1, constrained: bool = True,
@@ -35,7 +38,7 @@ class PolicyAgent(Agent):
             raise XLogoError(f"best_of must be at least 1, got {best_of}", "best_of")
         self.model, self.temperature, self.best_of, self.constrained = model.eval(), temperature, best_of, constrained
         self.batch_size, self.max_tokens, self.name = batch_size, max_tokens, name
-        self.generator = torch.Generator(model.device).manual_seed(seed)
+        self.seed = seed
 
     def propose(self, tasks: Sequence[Task], samples: int = 1) -> list[list[Candidate]]:
         prompts: list[Prompt] = []
@@ -47,8 +50,12 @@ class PolicyAgent(Agent):
                 constraints.append(task.constraints.effective if self.constrained else None)
             except XLogoError as err:
                 failures[i] = AgentFailure(f"task cannot be encoded: {err}")
-        draws = sample(self.model, prompts, samples * self.best_of, self.temperature, constraints=constraints,
-                       batch_size=self.batch_size, max_tokens=self.max_tokens, generator=self.generator)
+        k = samples * self.best_of
+        keys = [task_key(task) for i, task in enumerate(tasks) if i not in failures]
+        seeds = [int(np.random.SeedSequence([self.seed, key, j]).generate_state(1, np.uint64)[0] >> 1)
+                 for key in keys for j in range(k)]
+        draws = sample(self.model, prompts, k, self.temperature, constraints=constraints,
+                       batch_size=self.batch_size, max_tokens=self.max_tokens, seeds=seeds)
         out: list[list[Candidate]] = []
         encoded = iter(draws)
         for i, task in enumerate(tasks):

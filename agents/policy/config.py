@@ -43,11 +43,29 @@ class ModelConfig:
     """LoRA dropout"""
 
     @classmethod
-    def from_dict(cls, obj: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
+    def from_dict(cls, obj: dict[str, Any], where: str = "model") -> ModelConfig:
+        """From a checkpoint's `model` object; unknown keys are ignored, values of the wrong type or out of range
+        raise XLogoError naming `where` and the field."""
+        known = {f.name: f for f in fields(cls)}
         values = {k: v for k, v in obj.items() if k in known}
         values.setdefault("execution_state", False)  # checkpoints from before execution_state existed
-        return cls(**values)
+        for name, value in values.items():
+            default: Any = known[name].default
+            if name == "base_model":
+                ok = value is None or isinstance(value, str)
+            elif isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool) and \
+                    value >= (0 if name in ("lora_rank", "lora_alpha") else 1)
+            else:  # a dropout probability
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
+            if not ok:
+                raise XLogoError(f"field {name!r} has a bad value {value!r}", where)
+        config = cls(**values)
+        if config.hidden_size % config.heads:
+            raise XLogoError(f"hidden_size {config.hidden_size} is not a multiple of heads {config.heads}", where)
+        return config
 
 
 @dataclass
@@ -102,6 +120,7 @@ class SFTConfig(RunConfig):
     """architecture"""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.curriculum not in CURRICULA:
             raise XLogoError(f"must be one of {', '.join(CURRICULA)}, got {self.curriculum!r}", "curriculum")
         for name in ("steps", "batch_size", "rounds", "heldout", "eval_every"):

@@ -60,13 +60,15 @@ def _left_padded(model: PolicyModel, prompts: Sequence[Prompt]) -> tuple[torch.T
 def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | Sequence[float] = 0.0, *,
            constraints: Sequence[CodeConstraint | None] | None = None, max_tokens: int = DEFAULT_MAX_TOKENS,
            max_depth: int = DEFAULT_MAX_DEPTH, use_cache: bool = True, copies: int = 1,
-           generator: torch.Generator | None = None) -> list[Decoded]:
+           generator: torch.Generator | None = None, seeds: Sequence[int] | None = None) -> list[Decoded]:
     """Decode `copies` programs per prompt, all rows in one batch (per-row temperatures; 0 is greedy).
 
     Row r writes for prompt r // copies; the prompts are read once and their keys and values
     shared by their copies. `temperature` and `constraints` are per row (or one temperature for
     all): `constraints[r]` (a task's `constraints.effective`) makes row r write with a
-    `ConstrainedWriter`, whose masks also keep that code constraint satisfiable.
+    `ConstrainedWriter`, whose masks also keep that code constraint satisfiable. With `seeds`
+    (one per row) row r samples from a generator of its own seeded `seeds[r]`, so what it draws
+    depends on nothing else in the batch (`generator` is then unused).
     """
     if not prompts:
         return []
@@ -86,6 +88,7 @@ def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | S
                ConstrainedWriter((c,), False, max_tokens, max_depth) for c in constraints or [None] * n_rows]
     logprob = torch.zeros(n_rows, device=device)
     masks: dict[tuple[bool, ...], torch.Tensor] = {}  # per grammar mask key
+    row_generators = None if seeds is None else [torch.Generator(device).manual_seed(int(s)) for s in seeds]
 
     def legal_row(w: ProgramWriter) -> torch.Tensor:
         key = w.mask_key()
@@ -103,7 +106,13 @@ def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | S
         hot = temps[rows] > 0
         if hot.any():
             probs = torch.softmax(logits[hot] / temps[rows][hot, None], -1)
-            choice[hot] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+            if row_generators is None:
+                choice[hot] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+            else:  # inverse CDF with one uniform per row from the row's own generator
+                u = torch.cat([torch.rand(1, generator=row_generators[r], dtype=torch.float64, device=device)
+                               for r in rows[hot].tolist()])
+                cdf = probs.double().cumsum(-1)
+                choice[hot] = (cdf <= (u * cdf[:, -1])[:, None]).sum(-1).clamp(max=probs.shape[-1] - 1)
         logprob[rows] += log_p.gather(-1, choice[:, None]).squeeze(-1)
         for w, a in zip(active, choice.tolist(), strict=True):
             w.write(a)
@@ -138,9 +147,9 @@ def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | S
 
 def decode_batched(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | Sequence[float] = 0.0, *,
                    constraints: Sequence[CodeConstraint | None] | None = None, batch_size: int = 256,
-                   copies: int = 1, **options: Any) -> list[Decoded]:
+                   copies: int = 1, seeds: Sequence[int] | None = None, **options: Any) -> list[Decoded]:
     """`decode` in batches of about `batch_size` rows whose prompts have similar lengths; results in
-    input order (`copies` rows per prompt, as in `decode`)."""
+    input order (`copies` rows per prompt, and `seeds` one per row, as in `decode`)."""
     n_rows = len(prompts) * copies
     temps = list(temperature) if isinstance(temperature, Sequence) else [temperature] * n_rows
     rows = list(constraints or [None] * n_rows)
@@ -151,7 +160,8 @@ def decode_batched(model: PolicyModel, prompts: Sequence[Prompt], temperature: f
         chunk = order[start:start + per_batch]
         chunk_rows = [i * copies + j for i in chunk for j in range(copies)]
         decoded = decode(model, [prompts[i] for i in chunk], [temps[r] for r in chunk_rows],
-                         constraints=[rows[r] for r in chunk_rows], copies=copies, **options)
+                         constraints=[rows[r] for r in chunk_rows], copies=copies,
+                         seeds=None if seeds is None else [seeds[r] for r in chunk_rows], **options)
         for r, d in zip(chunk_rows, decoded, strict=True):
             results[r] = d
     return results  # type: ignore[return-value]

@@ -24,7 +24,7 @@ from agents.policy.config import ModelConfig
 from agents.policy.tokenizer import DomainTokenizer, PolicyTokenizer, TextTokenizer, load_tokenizer
 from xlogo_gym.encoding import MAX_COLS, MAX_ROWS
 from xlogo_gym.errors import XLogoError
-from xlogo_gym.fileio import atomic_path, read_json, write_atomic
+from xlogo_gym.fileio import atomic_path, read_json, sha256_file, write_atomic
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -174,8 +174,9 @@ def save_policy(model: PolicyModel, directory: str, training: dict[str, Any] | N
     state = {k: v.cpu() for k, v in policy_state(model).items()}
     with atomic_path(os.path.join(directory, WEIGHTS_FILE)) as tmp:
         save_file(state, tmp, metadata={"format": "pt"})
+        digest = sha256_file(tmp)
     config = {"format_version": FORMAT_VERSION, "tokenizer": model.tokenizer.kind, "model": asdict(model.config),
-              "parameters": model.num_parameters(), "training": training or {}}
+              "parameters": model.num_parameters(), "weights_sha256": digest, "training": training or {}}
     write_atomic(os.path.join(directory, CONFIG_FILE), json.dumps(config, indent=2) + "\n")
     model.tokenizer.save(directory)
 
@@ -183,8 +184,12 @@ def save_policy(model: PolicyModel, directory: str, training: dict[str, Any] | N
 def read_config(directory: str) -> dict[str, Any]:
     path = os.path.join(directory, CONFIG_FILE)
     config = read_json(path)
+    if not isinstance(config, dict):
+        raise XLogoError(f"expected an object, got {type(config).__name__}", path)
     if config.get("format_version") != FORMAT_VERSION:
         raise XLogoError(f"format_version {config.get('format_version')!r} is not {FORMAT_VERSION}", path)
+    if not isinstance(config.get("model"), dict) or not isinstance(config.get("tokenizer"), str):
+        raise XLogoError("needs 'model' (an object) and 'tokenizer' (a string)", path)
     return config
 
 
@@ -193,9 +198,30 @@ def load_policy(directory: str, device: str | torch.device = "cpu") -> PolicyMod
     from safetensors.torch import load_file
 
     config = read_config(directory)
-    model = build_policy(ModelConfig.from_dict(config["model"]), load_tokenizer(config["tokenizer"], directory))
     path = os.path.join(directory, WEIGHTS_FILE)
     if not os.path.isfile(path):
         raise XLogoError("no weights file", path)
-    load_policy_state(model, load_file(path), path)
+    if "weights_sha256" in config and sha256_file(path) != config["weights_sha256"]:
+        raise XLogoError(f"the weights do not match the sha256 recorded in {CONFIG_FILE}: the file is damaged", path)
+    try:
+        state = load_file(path)
+    except Exception as err:  # safetensors raises its own SafetensorError (and others) on a damaged file
+        raise XLogoError(f"not a readable safetensors file ({type(err).__name__}: {err})", path) from None
+    bad = next((name for name, tensor in state.items() if tensor.is_floating_point() and
+                not bool(torch.isfinite(tensor).all())), None)
+    if bad is not None:
+        raise XLogoError(f"tensor {bad} holds NaN or infinite values: the file is damaged", path)
+    where = os.path.join(directory, CONFIG_FILE)
+    model_config = ModelConfig.from_dict(config["model"], where)
+    try:
+        model = build_policy(model_config, load_tokenizer(config["tokenizer"], directory))
+    except Exception as err:  # transformers validates the architecture with errors of its own
+        if isinstance(err, XLogoError):
+            raise
+        raise XLogoError(f"'model' does not describe a policy: {type(err).__name__}: {err}", where) from None
+    try:
+        load_policy_state(model, state, path)
+    except RuntimeError as err:  # tensor sizes that do not fit the configured architecture
+        raise XLogoError(f"weights do not fit the model of {CONFIG_FILE}: {str(err).splitlines()[-1][:300]}",
+                         path) from None
     return model.to(device).eval()

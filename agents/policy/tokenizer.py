@@ -170,6 +170,8 @@ class DomainTokenizer:
     def load(cls, directory: str) -> DomainTokenizer:
         path = os.path.join(directory, TOKENIZER_FILE)
         saved = read_json(path)
+        if not isinstance(saved, dict):
+            raise XLogoError(f"expected an object, got {type(saved).__name__}", path)
         tokenizer = cls(bool(saved.get("turtle_state", False)), bool(saved.get("execution_state", False)))
         if saved.get("vocab") != list(tokenizer.vocab) or saved.get("bag_width") != BAG_WIDTH:
             raise XLogoError("vocabulary differs from this version's TASK_VOCAB + ACTIONS", path)

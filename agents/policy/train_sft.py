@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -82,6 +84,31 @@ def _save_resume(path: str, state: dict[str, Any]) -> None:
         torch.save(state, tmp)
 
 
+#: What `resume.pt` holds; read back with `weights_only=True`.
+RESUME_KEYS = ("model", "optimizer", "step", "weights", "history", "torch_rng", "config", "minutes")
+
+
+def load_resume_state(path: str, device: Any) -> dict[str, Any]:
+    """The state of a `resume.pt`, unpickled with `weights_only=True`: tensors, numbers, strings, containers and
+    the curriculum's numpy array of weights, never any other object, so a crafted file in `--out` cannot run
+    code. A damaged or foreign file raises XLogoError."""
+    import pickle
+
+    core = getattr(np, "_core", None) or np.core
+    safe = [core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.float64))]
+    try:
+        with torch.serialization.safe_globals(safe):
+            state = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
+        reason = (str(err).splitlines() or [""])[0][:200]
+        raise XLogoError(f"not a resume file of train-sft ({type(err).__name__}: {reason}); remove it to start over",
+                         path) from None
+    if not isinstance(state, dict) or any(k not in state for k in RESUME_KEYS):
+        raise XLogoError(f"not a resume file of train-sft (expected the keys {', '.join(RESUME_KEYS)}); remove it "
+                         "to start over", path)
+    return state
+
+
 def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> dict[str, Any]:
     """Run (or resume) supervised training; returns the final figures. `examples` overrides the data."""
     from torch.utils.tensorboard import SummaryWriter
@@ -119,7 +146,7 @@ def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> d
     step, weights, history, earlier_minutes = 0, sampling_weights(train, None, 0.0), [], 0.0
     resume_path = os.path.join(config.out, RESUME_FILE)
     if os.path.exists(resume_path):
-        state = torch.load(resume_path, map_location=device, weights_only=False)
+        state = load_resume_state(resume_path, device)
         if state["config"] != config.to_json():
             log.warning("resuming %s with different settings than it was started with", resume_path)
         load_policy_state(model, state["model"], resume_path)
@@ -159,6 +186,15 @@ def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> d
     batches: list[np.ndarray] = []
     window_start, window_samples = time.monotonic(), 0
     stopped = False
+    interrupted: list[int] = []  # Ctrl-C or SIGTERM: finish the step, save, then stop (a second one stops at once)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted.append(signum)
+
+    handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} \
+        if threading.current_thread() is threading.main_thread() else {}
     while step < config.steps:
         if step % steps_per_round == 0 and step > 0 and config.curriculum == "emulator" and not batches:
             model.eval()
@@ -208,6 +244,14 @@ def train_sft(config: SFTConfig, examples: Sequence[Example] | None = None) -> d
             stopped = True
             log.info("time limit reached at step %d; run again to resume", step)
             break
+        if interrupted:
+            checkpoint()
+            for number, handler in handlers.items():
+                signal.signal(number, handler)
+            log.info("interrupted at step %d and saved; run again to resume", step)
+            raise KeyboardInterrupt
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
     bar.close()
     writer.close()
     final = history[-1]["heldout_success"] if history else float("nan")

@@ -80,6 +80,7 @@ class PPOConfig(RunConfig):
     """minutes between checkpoints"""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.curriculum not in CURRICULA:
             raise XLogoError(f"must be one of {', '.join(CURRICULA)}, got {self.curriculum!r}", "curriculum")
         if self.baseline not in BASELINES:

@@ -50,7 +50,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.config import torch_device
 from agents.policy.agent import PolicyAgent
-from agents.policy.checkpoint import checkpoint_dir
+from agents.policy.checkpoint import POLICY_NAMES, checkpoint_dir
 from agents.policy.config import SFTConfig
 from agents.policy.curriculum import failure_rates, sampling_weights
 from agents.policy.data import Example, gather_examples
@@ -63,7 +63,7 @@ from xlogo_gym.emulator import execute
 from xlogo_gym.envs.xlogo_mini import XLogoMiniEnv
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.evaluation import AgentFailure
-from xlogo_gym.fileio import atomic_path, write_atomic
+from xlogo_gym.fileio import atomic_path, read_json, write_atomic
 from xlogo_gym.generator import canonical_json
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,8 @@ class TrainingMonitor(BaseCallback):
         with atomic_path(os.path.join(out, RESUME_FILE), suffix=".zip") as tmp:
             self.model.save(tmp)
         write_atomic(os.path.join(out, CURRICULUM_FILE),
-                     json.dumps({**self.curriculum.state(), "training": self.training}))
+                     json.dumps({**self.curriculum.state(), "training": self.training,
+                                 "num_timesteps": self.num_timesteps}))
         save_policy(transformer_of(self.model), out, {**self.training, "steps": self.num_timesteps})
         self.last_checkpoint = time.monotonic()
 
@@ -351,6 +352,8 @@ def build_ppo(config: PPOConfig, venv: DummyVecEnv, device: str) -> MaskablePPO:
 def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
               eval_tasks: Sequence[Example] | None = None) -> dict[str, Any]:
     """Run (or resume) PPO; returns the final figures. `pool` / `eval_tasks` override the generated ones."""
+    if config.checkpoint not in POLICY_NAMES:  # recorded absolute, so a resume from another folder finds it
+        config = replace(config, checkpoint=os.path.abspath(config.checkpoint))
     torch.set_num_threads(config.threads)
     started = time.monotonic()
     device = torch_device(config.device)
@@ -365,15 +368,24 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
     training: dict[str, Any] = {"method": "ppo", "config": config.to_json(),
                                 "started_from": os.path.abspath(checkpoint_dir(config.checkpoint))}
     resume = os.path.join(config.out, RESUME_FILE)
+    ppo = build_ppo(config, venv, device)
     if os.path.exists(resume):
-        ppo = MaskablePPO.load(resume, env=venv, device=device)
-        with open(os.path.join(config.out, CURRICULUM_FILE), encoding="utf-8") as fh:
-            state = json.load(fh)
+        # never MaskablePPO.load: it unpickles the zip's data, so a crafted file in --out would run code; the
+        # weights and optimiser state come from its .pth files (read with weights_only), the rest from JSON
+        state = read_json(os.path.join(config.out, CURRICULUM_FILE))
+        if not isinstance(state, dict) or not isinstance(state.get("num_timesteps"), int) \
+                or not isinstance(state.get("training"), dict):
+            raise XLogoError("not the curriculum state of a train-ppo run (remove resume.zip to start over)",
+                             os.path.join(config.out, CURRICULUM_FILE))
+        try:
+            ppo.set_parameters(resume, exact_match=True, device=device)
+        except (ValueError, RuntimeError, KeyError, OSError) as err:
+            raise XLogoError(f"not a resume file of train-ppo ({type(err).__name__}: {err}); remove it to start "
+                             "over", resume) from None
         curriculum.load_state(state)
+        ppo.num_timesteps = state["num_timesteps"]
         training = state["training"]
         log.info("resumed at step %d", ppo.num_timesteps)
-    else:
-        ppo = build_ppo(config, venv, device)
     ppo.set_logger(configure(os.path.join(config.out, "tb"), ["tensorboard", "csv"]))
     tasks = [e.task for e in eval_tasks]
     monitor = TrainingMonitor(config, curriculum, tasks, training, started)

@@ -91,7 +91,7 @@ def generate(options: GenerateOptions) -> int:
     elif options.suite_out:
         import itertools
 
-        records = stream_records(options.seed, config, workers=options.workers)
+        records = stream_records(options.seed, config, workers=options.workers, wanted=options.count)
         lines = progress_bar(itertools.islice(records, options.count), total=options.count, unit="task",
                              desc="generate", disable=options.quiet)
         try:

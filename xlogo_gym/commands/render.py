@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from xlogo_gym.cli import POSITIONAL
 from xlogo_gym.emulator import execute
 from xlogo_gym.errors import XLogoError
+from xlogo_gym.fileio import safe_file_name
 from xlogo_gym.program import Program
 from xlogo_gym.suite import load_tasks
 
@@ -49,7 +50,7 @@ def render(options: RenderOptions) -> int:
     elif options.program is not None:
         text = options.program
         program = Program.from_file(text) if os.path.isfile(text) else Program.parse(text)
-    out = options.out or f"{task_id}{'.png' if program is None else '.gif'}"
+    out = options.out or f"{safe_file_name(task_id)}{'.png' if program is None else '.gif'}"
     ext = os.path.splitext(out)[1].lower()
     if ext not in FORMATS:
         raise XLogoError(f"unknown output format {ext or '(none)'!r}: use {', '.join(FORMATS)}", out)

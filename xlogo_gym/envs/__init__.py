@@ -7,6 +7,8 @@
     env = gym.make("XLogo-Mini-v0", suite="synthetic-1k", mask_constraints=True, reward="shaped")
     env = gym.make("XLogo-Mini-v0", tasks=[task_json, ...])
     env = gym.make("XLogo-MiniProg-v0")  # the 85 real tasks, after `xlogo-gym benchmark download`
+    env = gym.make("XLogo-Mini-Level1-v0")  # difficulty levels 1..5 (see xlogo_gym.envs.levels)
+    env = gym.make("XLogo-Mini-Generated-v0", level=2)  # the same as XLogo-Mini-Level2-v0
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ ENV_CONFIGS: dict[str, dict[str, Any]] = {
     "XLogo-Mini-Synthetic-v0": {"suite": "synthetic-1k"},
     "XLogo-Mini-Generated-v0": {"generator": {}},
     "XLogo-MiniProg-v0": {"suite": "xlogominiprog-85"},  # the real benchmark, once downloaded
+    # difficulty levels for learning from scratch (xlogo_gym.envs.levels): generated tasks, level 1 easiest
+    **{f"XLogo-Mini-Level{n}-v0": {"level": n} for n in range(1, 6)},
 }
-__all__ = ["ENV_CONFIGS", "ActionMaskObservation", "GridOneHot", "XLogoMiniEnv", "register_envs"]
+#: The wrappers of `xlogo_gym.envs.wrappers`, imported on first use.
+WRAPPERS = ("ActionMaskObservation", "GridOneHot", "GridImage", "FlatOneHot")
+__all__ = ["ENV_CONFIGS", "XLogoMiniEnv", "register_envs", *WRAPPERS]
 
 
 def register_envs() -> None:
@@ -39,7 +45,7 @@ def __getattr__(name: str) -> Any:
         from xlogo_gym.envs.xlogo_mini import XLogoMiniEnv
 
         return XLogoMiniEnv
-    if name in ("ActionMaskObservation", "GridOneHot"):
+    if name in WRAPPERS:
         from xlogo_gym.envs import wrappers
 
         return getattr(wrappers, name)

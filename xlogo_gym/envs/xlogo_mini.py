@@ -69,6 +69,18 @@ def _as_task(obj: Any, where: str) -> Task:
     return Task.from_json(obj, where)
 
 
+def info_verdict(verdict: Verdict) -> dict[str, Any]:
+    """`Verdict.to_json()` with one type per key, as vector envs need (they stack each info key
+    into one array): no crash is `crash_reason` "", `crash_cell` [] and `crash_step` -1, and after
+    a crash (when they are not judged) `goal_ok` and `cons_ok` are False."""
+    out = verdict.to_json()
+    out["goal_ok"], out["cons_ok"] = bool(out["goal_ok"]), bool(out["cons_ok"])
+    out["crash_reason"] = out["crash_reason"] or ""
+    out["crash_cell"] = out["crash_cell"] or []
+    out["crash_step"] = -1 if out["crash_step"] is None else int(out["crash_step"])
+    return out
+
+
 class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     """
     ## Description
@@ -81,7 +93,10 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     The task is drawn from the env's suite with the env's seeded RNG, or chosen with
     `reset(options={"task_id": ...})` (or `options={"task": Task or task JSON}`);
-    `XLogo-Mini-Generated-v0` draws a fresh generated task each episode.
+    `XLogo-Mini-Generated-v0` draws a fresh generated task each episode, and
+    `XLogo-Mini-Level1-v0` ... `XLogo-Mini-Level5-v0` draw them from five difficulty levels
+    (level 1: find an item with one or two commands on a small grid; level 5: the full
+    generated distribution; see `xlogo_gym.envs.levels`) for agents that learn from scratch.
 
     ```python
     >>> import gymnasium as gym
@@ -104,6 +119,8 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     | 21     | `}` | close the innermost loop |
     | 22     | `<end>` | end the program: run it and end the episode |
 
+    `env.unwrapped.get_action_meanings()` lists the tokens.
+
     **Action masks** keep every partial program completable: no `}` without an open loop or
     closing an empty body, no `<end>` inside a loop, at most `max_depth` nested loops, and
     room to close every loop and end within `max_tokens` tokens. Every observation has at least
@@ -112,8 +129,11 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     also keep the task's code constraints satisfiable (exactly: a program written under them
     meets the constraints; if a task's constraints cannot be met within the limits, the masks
     fall back to the grammar and `info["constraints_masked"]` is False). Masks come three ways:
-    `env.action_masks()` (sb3-contrib's MaskablePPO; read-only), `info["action_mask"]` after
-    every reset and step, and the `ActionMaskObservation` wrapper (RLlib's Dict convention).
+    `action_masks()` (read-only), `info["action_mask"]` after every reset and step, and the
+    `ActionMaskObservation` wrapper (RLlib's Dict convention). Gymnasium's wrappers do not
+    forward attributes, so after `gym.make` call `env.unwrapped.action_masks()` or
+    `env.get_wrapper_attr("action_masks")()`; sb3-contrib's MaskablePPO does the latter and
+    finds the masks through any wrapper and VecEnv.
 
     **An action outside the mask** ends the episode with reward 0.0 and
     `info["illegal_action"]` (the token) and `info["illegal_reason"]`: `syntax`, `depth`,
@@ -144,15 +164,19 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     item count, line to the right, line down, turtle); each channel's bound is in `GRID_HIGH`.
 
     Every observation is freshly allocated (nothing is shared between steps). The `grid` is
-    flat because Stable-Baselines3 accepts only 1-D or image Boxes; `GridOneHot` gives a
-    channels-first one-hot grid for CNNs. Text lives in `info`: `info["prompt"]` (at reset)
+    flat because Stable-Baselines3 accepts only 1-D or image Boxes. Wrappers reshape it for
+    SB3's default policies (`xlogo_gym.envs.wrappers`): `FlatOneHot` (one 0/1 vector for
+    `MlpPolicy`, optionally centred on the turtle), `GridImage` (a channels-first uint8 one-hot
+    image that `MultiInputPolicy`'s NatureCNN accepts) and `GridOneHot` (a (C, 8, 8) one-hot
+    grid for your own network). Text lives in `info`: `info["prompt"]` (at reset)
     is the task in the style of the XLogoMiniProg benchmark prompts (`xlogo_gym.prompt`).
 
     ## Rewards
 
     * `reward="sparse"` (default): 1.0 when the verdict is success, else 0.0, given at the end.
-    * `reward="shaped"`: also at the end only: 1.0 on success; 0.0 after a crash or an
-      illegal action; 0.5 when the goal holds but a code constraint fails; otherwise 0.1, plus
+    * `reward="shaped"`: also at the end only: 1.0 on success; 0.0 after a crash, an illegal
+      action or for the empty program (so writing `<end>` at once is never better than
+      trying); 0.5 when the goal holds but a code constraint fails; otherwise 0.1, plus
       for draw tasks 0.3 times the share of target and drawn segments that agree
       (right segment in the right colour, over the union of both pictures). Success stays
       the only way to 1.0.
@@ -171,7 +195,9 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     `info` holds `task_id` and `action_mask` on every step (and `prompt` at reset). At the
     end it adds `program` (text), `success`, and, when the program was run, `verdict`
     (`Verdict.to_json()`: crashed, goal_ok, cons_ok, crash_reason, crash_cell, crash_step,
-    failed_objectives, failed_constraints) and `explanation` (one line).
+    failed_objectives, failed_constraints) and `explanation` (one line). Each key keeps one
+    type in every episode, as vector envs need: without a crash, `crash_reason` is "",
+    `crash_cell` [] and `crash_step` -1; after a crash `goal_ok` and `cons_ok` are False.
 
     ## Arguments
 
@@ -184,17 +210,23 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     The first of `tasks`, `suite`, `generator` that is given is used (so
     `gym.make("XLogo-Mini-v0", tasks=[...])` replaces the registered suite); with none,
     the `mini-85` suite.
-    * `max_tokens` (40) and `max_depth` (3): limits of the program, `<end>` included.
-    * `mask_constraints` (False): masks also enforce the task's code constraints.
+    * `level`: 1..5, a difficulty level (`xlogo_gym.envs.levels.LEVELS`): its generator
+      settings (updated by `generator`, unless `tasks` or `suite` is given), its `max_tokens`
+      and `mask_constraints=True`, each unless given.
+    * `max_tokens` (40, or the level's) and `max_depth` (3): limits of the program, `<end>` included.
+    * `mask_constraints` (False, or True with a level): masks also enforce the task's code constraints.
     * `reward` ("sparse"): "sparse" or "shaped".
     * `strict` (False): run programs with the emulator's strict semantics.
     * `prompt` (True): put `info["prompt"]` in the reset info.
-    * `render_mode`: "rgb_array" (a numpy image, no display needed: the task while the
-      program is written, then its run and the verdict), "human" (a pygame window showing the
-      same with the program text beside it; the run is animated when the episode ends) or
-      "ansi" (text). `env.unwrapped.run_frames()` gives the animation frames, and
-      `xlogo-gym render` saves them as GIF or MP4.
-    * `tile_size` (48): cell size in pixels for rendering.
+    * `render_mode`: "rgb_array" (a numpy image, no display needed: the task and the program
+      text while the program is written, then its run and the verdict), "human" (a pygame
+      window showing the same; the run is animated when the episode ends) or "ansi" (text).
+      `env.unwrapped.run_frames()` gives the animation frames, and `xlogo-gym render` saves
+      them as GIF or MP4. Every rgb frame has the same shape, for every task and step
+      (`xlogo_gym.rendering.frame_shape(tile_size)`, (384, 664, 3) by default), so
+      `gymnasium.wrappers.RecordVideo` and SB3's `VecVideoRecorder` can record it.
+    * `tile_size` (48): the grid fills a square of 8 * `tile_size` pixels (an 8x8 grid gets
+      tiles of about `tile_size`, a 3x3 grid tiles more than twice as large).
 
     All arguments are plain JSON values, so they double as RLlib's `env_config`: use the id
     `"xlogo_gym:XLogo-Mini-v0"` (gymnasium imports `xlogo_gym` first, which registers it, in
@@ -207,19 +239,32 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     * `XLogo-MiniProg-v0`: the real benchmark's 85 tasks (`xlogominiprog-85`, after
       `xlogo-gym benchmark download`).
     * `XLogo-Mini-Generated-v0`: a fresh generated task each episode (`generator={}`).
+    * `XLogo-Mini-Level1-v0` ... `XLogo-Mini-Level5-v0`: `level=1` ... `level=5`.
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version. Later additions kept the id: the levels, one type per info key,
+      and a shaped reward of 0 for the empty program.
     """
 
     metadata = {"render_modes": ["human", "rgb_array", "ansi"], "render_fps": 4}
 
     def __init__(self, suite: str | None = None, tasks: Sequence[Any] | None = None,
-                 generator: dict[str, Any] | None = None, max_tokens: int = DEFAULT_MAX_TOKENS,
-                 max_depth: int = DEFAULT_MAX_DEPTH, mask_constraints: bool = False, reward: str = "sparse",
+                 generator: dict[str, Any] | None = None, level: int | None = None, max_tokens: int | None = None,
+                 max_depth: int = DEFAULT_MAX_DEPTH, mask_constraints: bool | None = None, reward: str = "sparse",
                  strict: bool = False, prompt: bool = True, render_mode: str | None = None,
                  tile_size: int = 48) -> None:
+        if level is not None:
+            from xlogo_gym.envs.levels import level as get_level
+
+            chosen = get_level(level)
+            if tasks is None and suite is None:  # the level's generator, with `generator` overriding its settings
+                generator = {**chosen.generator, **(generator or {})}
+            max_tokens = chosen.max_tokens if max_tokens is None else max_tokens
+            mask_constraints = True if mask_constraints is None else mask_constraints
+        max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
+        mask_constraints = bool(mask_constraints)
+        self.level = level
         if reward not in REWARDS:
             raise XLogoError(f"reward must be one of {', '.join(REWARDS)}, got {reward!r}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -371,10 +416,10 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         reward = 0.0
         if reason in (None, "length"):
             self.verdict = verdict = execute(task, program, self.strict)
-            info["verdict"], info["explanation"] = verdict.to_json(), verdict.explain()
+            info["verdict"], info["explanation"] = info_verdict(verdict), verdict.explain()
             if reason is None:
                 reward = verdict_reward(task, verdict, self.reward_mode)
-        info["success"] = reason is None and self.verdict is not None and self.verdict.success
+        info["success"] = bool(reason is None and self.verdict is not None and self.verdict.success)
         if reason is not None:
             info["illegal_action"], info["illegal_reason"] = ACTIONS[action], reason
         if self.render_mode == "human":
@@ -384,8 +429,16 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     # -- masks and state -------------------------------------------------------------------
     def action_masks(self) -> np.ndarray:
-        """Legal actions now, as a read-only boolean array (sb3-contrib's MaskablePPO calls this)."""
+        """Legal actions now, as a read-only boolean array (sb3-contrib's MaskablePPO calls this).
+
+        Gymnasium's wrappers do not forward attributes: after `gym.make`, call
+        `env.unwrapped.action_masks()` or `env.get_wrapper_attr("action_masks")()` (what
+        sb3-contrib does, so MaskablePPO finds it through wrappers and VecEnvs)."""
         return _END_ONLY if self._writer.done else self._writer.mask()
+
+    def get_action_meanings(self) -> list[str]:
+        """The token of each action id: `fd`, `bk`, `lt`, `rt`, `setpc(black)`, ..., `}`, `<end>`."""
+        return list(ACTIONS)
 
     @property
     def program(self) -> Program:
@@ -403,7 +456,8 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
         if self.task is None:
             raise XLogoError("call reset() first")
-        return render_frames(self.task, self.program, strict=self.strict, tile=self.tile_size, max_frames=max_frames)
+        return render_frames(self.task, self.program, strict=self.strict, tile=self.tile_size, max_frames=max_frames,
+                             fixed=True)
 
     # -- rendering -------------------------------------------------------------------------
     def render(self) -> np.ndarray | str | None:
@@ -412,23 +466,24 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             return None
         if self.task is None:
             raise XLogoError("call reset() before render()")
-        from xlogo_gym.rendering import render_ansi, render_rgb, side_panel
+        from xlogo_gym.rendering import render_ansi, render_frame
 
         finished = self.verdict is not None
         program = self.program if finished else None
         if self.render_mode == "ansi":
             text = render_ansi(self.task, program, self.verdict, self.strict)
             return text if finished else text + f"Program so far: {self._writer.text() or '(empty)'}\n"
-        frame = render_rgb(self.task, program, self.verdict, strict=self.strict, tile=self.tile_size)
+        written = None if finished else " ".join(self._writer.text().split())
+        status = None if finished else f"Writing: {len(self._writer.tokens)} of {self.max_tokens} tokens"
+        frame = render_frame(self.task, program, self.verdict, strict=self.strict, tile=self.tile_size,
+                             written=written, status=status)
         if self.render_mode == "rgb_array":
             return frame
-        title = "Program:" if finished else f"Program ({len(self._writer.tokens)} tokens):"
-        lines = str(self.program).splitlines() or ["(empty)"]
         if finished and not self._animated:
             self._animated = True
             for f in self.run_frames()[:-1]:
-                self._show(side_panel(f, title, lines), 2 * self.metadata["render_fps"])
-        self._show(side_panel(frame, title, lines), self.metadata["render_fps"])
+                self._show(f, 2 * self.metadata["render_fps"])
+        self._show(frame, self.metadata["render_fps"])
         return None
 
     def _show(self, frame: np.ndarray, fps: int) -> None:

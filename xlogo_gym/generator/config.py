@@ -236,4 +236,6 @@ def _weights(weights: Any, allowed: Any, where: str) -> Mapping[Any, float]:
             raise XLogoError(f"weight of {key!r} must be a non-negative number, got {value!r}", where)
     if not any(v > 0 for v in weights.values()):
         raise XLogoError("at least one weight must be positive", where)
+    if not math.isfinite(sum(weights.values())):
+        raise XLogoError("the weights must have a finite sum", where)
     return weights

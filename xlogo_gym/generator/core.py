@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,6 +32,12 @@ CHUNK_SIZE = 250
 MAX_ATTEMPTS = 2000
 #: Failed attempts after which generate_task draws another goal structure and constraint kind.
 REDRAW = 100
+#: Tasks drawn over which `Exhaustion` measures the share of new (not duplicate) ones.
+STALL_WINDOW = 10 * CHUNK_SIZE
+#: `Exhaustion` stops a stream whose recent share of new tasks is under 1 in STALL_RATIO and would need more
+#: than STALL_DRAWS draws to find the tasks still missing at that share.
+STALL_RATIO = 20
+STALL_DRAWS = 100 * CHUNK_SIZE
 _EMPTY = Program()
 
 
@@ -246,21 +253,52 @@ def generate_chunk(seed: int, chunk: int, config: GeneratorConfig | None = None)
     return [generate_task(rng, config) for _ in range(CHUNK_SIZE)]
 
 
+class Exhaustion:
+    """Stops a stream of distinct tasks whose configuration holds too few of them (a 2x1 grid with find goals
+    only holds a few hundred): `draw(new)` raises XLogoError once, over the last STALL_WINDOW draws, under 1 in
+    STALL_RATIO was new and the `wanted` tasks still missing (None: endless) would take over STALL_DRAWS more
+    draws at that rate. A configuration with room to spare never comes near it."""
+
+    def __init__(self, wanted: int | None = None) -> None:
+        self.missing = wanted
+        self.window: deque[bool] = deque(maxlen=STALL_WINDOW)
+        self.new = self.found = 0
+
+    def draw(self, new: bool) -> None:
+        if len(self.window) == STALL_WINDOW:
+            self.new -= self.window[0]
+        self.window.append(new)
+        self.new += new
+        self.found += new
+        if new and self.missing is not None:
+            self.missing -= 1
+        if len(self.window) < STALL_WINDOW or self.new * STALL_RATIO >= STALL_WINDOW:
+            return
+        if self.missing is not None and self.new and self.missing * STALL_WINDOW < STALL_DRAWS * self.new:
+            return
+        raise XLogoError(f"the settings hold too few distinct tasks: {self.found} found, and only {self.new} of "
+                         f"the last {STALL_WINDOW} drawn were new; ask for fewer tasks or loosen the settings",
+                         "GeneratorConfig")
+
+
 def generate_tasks(seed: int, count: int | None = None, config: GeneratorConfig | None = None,
                    ) -> Iterator[GeneratedTask]:
     """`count` distinct verified tasks (endless if None), the same ones for the same seed and config.
 
     Duplicates (same task up to id and description, see `task_hash`) are skipped, so the
-    stream equals the records `xlogo-gym generate` writes with this seed.
+    stream equals the records `xlogo-gym generate` writes with this seed. A configuration that
+    holds too few distinct tasks raises XLogoError (see `Exhaustion`).
     """
     if count is not None and count < 0:
         raise XLogoError(f"count must be >= 0, got {count}", "count")
     seen: set[str] = set()
     produced = 0
+    exhaustion = Exhaustion(count)
     for chunk in itertools.count():
         if count is not None and produced >= count:
             return
         for generated in generate_chunk(seed, chunk, config):
+            exhaustion.draw(generated.task.id not in seen)
             if generated.task.id in seen:
                 continue
             seen.add(str(generated.task.id))
