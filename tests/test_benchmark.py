@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import needs
 
 from xlogo_gym import Task, XLogoError
 from xlogo_gym import benchmark as bm
@@ -123,12 +124,6 @@ def test_download_retries_a_broken_transfer_and_installs_checked_files(assets, c
     assert [e.task_id for e in suite] == list(bm.BENCHMARK_IDS)
     assert all(e.program is not None for e in suite)
     assert all(e.skills for e in suite)
-    import gymnasium as gym
-
-    import xlogo_gym  # noqa: F401 - registers the env ids
-
-    env = gym.make("XLogo-MiniProg-v0")
-    assert env.unwrapped.task_ids == list(bm.BENCHMARK_IDS)
     seen: list[object] = []
 
     class Recorder(TaskByTaskAgent):  # the harness hands agents tasks, never the reference programs
@@ -144,6 +139,20 @@ def test_download_retries_a_broken_transfer_and_installs_checked_files(assets, c
     assert "| success | 100.0% | 20.0% | 2.4% |" in table and "GPT-4V (published)" in table and "ACL 2025" in table
     assert all(isinstance(t, Task) and "code" not in json.dumps(t.to_json()) for t in seen)
     assert len(load_suite("xlogominiprog-92")) == len(bm.BENCHMARK_IDS) + 1  # 40b; 110 has no goal
+
+
+@needs("gymnasium")
+def test_the_env_serves_the_85_once_installed(assets, checksums, tmp_path) -> None:
+    import gymnasium as gym
+
+    import xlogo_gym  # noqa: F401 - registers the env ids
+
+    local = tmp_path / "copy"
+    local.mkdir()
+    for name, data in assets.items():
+        (local / REFERENCE_FILES[name]).write_bytes(data)
+    bm.download_benchmark(source_dir=str(local), checksums=checksums, progress=False)
+    assert gym.make("XLogo-MiniProg-v0").unwrapped.task_ids == list(bm.BENCHMARK_IDS)
 
 
 def test_the_url_variable_points_at_a_mirror(assets, checksums, running, monkeypatch) -> None:

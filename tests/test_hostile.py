@@ -291,6 +291,7 @@ def test_a_resume_with_other_settings_refuses(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "run.json").read_text())["seed"] == 2
 
 
+@needs("matplotlib")  # evaluate draws its skills chart
 def test_evaluate_refuses_bad_values_and_another_seed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     suite = tmp_path / "one.jsonl"
     suite.write_text(suite_line(load_suite("mini-85")[0]) + "\n")
