@@ -69,6 +69,15 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+def local_copy(root: Path, assets: dict[str, bytes]) -> Path:
+    """The asset files in a folder, as `--from` reads them."""
+    local = root / "copy"
+    local.mkdir()
+    for name, data in assets.items():
+        (local / REFERENCE_FILES[name]).write_bytes(data)
+    return local
+
+
 @pytest.fixture
 def assets() -> dict[str, bytes]:
     return made_up_assets()
@@ -147,10 +156,7 @@ def test_the_env_serves_the_85_once_installed(assets, checksums, tmp_path) -> No
 
     import xlogo_gym  # noqa: F401 - registers the env ids
 
-    local = tmp_path / "copy"
-    local.mkdir()
-    for name, data in assets.items():
-        (local / REFERENCE_FILES[name]).write_bytes(data)
+    local = local_copy(tmp_path, assets)
     bm.download_benchmark(source_dir=str(local), checksums=checksums, progress=False)
     assert gym.make("XLogo-MiniProg-v0").unwrapped.task_ids == list(bm.BENCHMARK_IDS)
 
@@ -189,10 +195,7 @@ def test_http_errors_and_no_network_are_clear(assets, checksums, running) -> Non
 
 
 def test_install_from_a_local_copy_is_checked_the_same_way(assets, checksums, tmp_path) -> None:
-    local = tmp_path / "copy"
-    local.mkdir()
-    for name, data in assets.items():
-        (local / REFERENCE_FILES[name]).write_bytes(data)
+    local = local_copy(tmp_path, assets)
     bm.download_benchmark(source_dir=str(local), checksums=checksums, progress=False)
     assert bm.is_installed()
     (local / REFERENCE_FILES["worlds"]).write_bytes(b"{}")

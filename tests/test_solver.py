@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import CONFORMANCE, conformance_cases
+from conftest import conformance_cases
 
 from agents.solver import SearchSolver, search, shortest_solution
 from xlogo_gym.emulator import execute
@@ -16,7 +16,6 @@ from xlogo_gym.suite import load_suite
 from xlogo_gym.task import Task
 from xlogo_gym.world import PEN_COLORS
 
-needs_conformance = pytest.mark.skipif(not CONFORMANCE.exists(), reason=f"conformance file absent: {CONFORMANCE}")
 RED, BLUE = "#D60000", "#0D47A1"
 
 
@@ -173,7 +172,6 @@ def _solution_cases(limit: int) -> list[tuple[Task, Program]]:
     return cases[:limit]
 
 
-@needs_conformance
 def test_conformance_solutions_are_never_shorter_than_the_solvers() -> None:
     for task, reference in _solution_cases(250):
         result = search(task, time_limit=20)
@@ -181,7 +179,6 @@ def test_conformance_solutions_are_never_shorter_than_the_solvers() -> None:
         assert result.optimal and len(result.program) <= len(reference), (task.id, str(result.program))
 
 
-@needs_conformance
 def test_shortest_agrees_with_brute_force_on_short_solutions() -> None:
     checked = 0
     for task, _ in _solution_cases(400):
