@@ -78,6 +78,10 @@ class GeneratorConfig:
     whole_loop_prob: float = 0.5
     #: Probability that a loop body holds a loop of its own (depth 2).
     nested_prob: float = 0.35
+    #: Probability that the loops of a draw program under a loop-forcing at_most limit have long bodies
+    #: (2-6 blocks, or an inner loop and 1-3 more): the real ones repeat patterns such as `fd rt fd lt`
+    #: or `repeat(4){fd rt} rt` into pictures of 6 to 18 lines.
+    long_loop_prob: float = 0.7
     #: Relative weight of each repeat count 2..12.
     repeat_weights: Mapping[int, float] = field(default_factory=lambda: dict(DEFAULT_REPEAT_WEIGHTS))
     #: Probability that runs of repeated blocks are folded into loops (always done under at_most).
@@ -163,7 +167,7 @@ class GeneratorConfig:
                 raise XLogoError(f"must be a number in 1..50, got {value!r}", f"{where}.{name}")
         for name in ("random_size_prob", "loop_prob_items", "loop_prob_draw", "whole_loop_prob", "nested_prob",
                      "compact_prob", "pen_prob", "long_line_prob", "wall_prob", "forbidden_prob", "missing_prob",
-                     "combined_constraints_prob", "dense_prob", "dense_find_prob", "loop_forcing_prob",
+                     "combined_constraints_prob", "dense_prob", "long_loop_prob", "dense_find_prob", "loop_forcing_prob",
                      "dont_use_prob"):
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:

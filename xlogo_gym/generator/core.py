@@ -25,7 +25,7 @@ from xlogo_gym.suite import SuiteEntry
 from xlogo_gym.task import CodeConstraint, Constraints, Task
 
 #: Bumped whenever the same seed and settings would give other tasks (datasets record it to resume safely).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 #: Tasks per chunk: the unit of seeding, so output does not depend on the number of workers.
 CHUNK_SIZE = 250
 #: Failed attempts before generate_task gives up (a configuration that cannot be met).
@@ -151,8 +151,9 @@ def _attempt(rng: random.Random, config: GeneratorConfig, tables: _Tables, struc
     loops = 1 if whole_loop else 0 if rng.random() >= (config.loop_prob_draw if draw else config.loop_prob_items) \
         else 1 if rng.random() < 0.85 else 2
     limits = Limits(cols, rows, config.max_actions, self_avoiding=not draw, drawing=draw)
+    long_loops = force_loop and draw and rng.random() < config.long_loop_prob
     sampled = tables.programs.sample(rng, limits, draw and rng.random() < config.pen_prob, direction,
-                                     max(1, round(rng.gammavariate(3.0, mean / 3))), loops, whole_loop)
+                                     max(1, round(rng.gammavariate(3.0, mean / 3))), loops, whole_loop, long_loops)
     if sampled is None:
         return None
     program, walker = sampled

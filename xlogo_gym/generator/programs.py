@@ -186,10 +186,11 @@ class ProgramSampler:
         self._tables: dict[tuple[str | None, str | None], tuple[list[Command], list[float]]] = {}
 
     def sample(self, rng: random.Random, limits: Limits, colored: bool, direction: int, target_moves: int,
-               loops: int, whole_loop: bool = False) -> tuple[Program, Walker] | None:
+               loops: int, whole_loop: bool = False, long_loops: bool = False) -> tuple[Program, Walker] | None:
         """A natural program of about `target_moves` moves with `loops` loops, and the walker that ran it;
         None if the program came out empty. `colored`: the program may change the pen colour. With
-        `whole_loop` the program is one loop (after an optional pen change), or None if none fits."""
+        `whole_loop` the program is one loop (after an optional pen change), or None if none fits;
+        `long_loops`: loop bodies of 2-6 blocks (see `_loop`)."""
         walker = Walker(direction, limits)
         stmts: list[Statement] = []
         loop_at = [0] if whole_loop else sorted(rng.randint(0, max(0, target_moves - 1)) for _ in range(loops))
@@ -201,7 +202,7 @@ class ProgramSampler:
         while len(walker.trace) - 1 < target_moves and _size(stmts) < self.config.max_blocks:
             if loop_at and len(walker.trace) - 1 >= loop_at[0]:
                 loop_at.pop(0)
-                loop = self._loop(rng, stmts, walker, colored, depth=0)
+                loop = self._loop(rng, stmts, walker, colored, depth=0, long=long_loops)
                 if loop is not None:
                     stmts.append(loop)
                     walker.run(loop)
@@ -263,17 +264,22 @@ class ProgramSampler:
         return None
 
     def _loop(self, rng: random.Random, prev: Sequence[Statement], walker: Walker, colored: bool,
-              depth: int) -> Repeat | None:
-        """A loop that runs from the walker's state: a short natural body and a count that shortens it."""
+              depth: int, long: bool = False) -> Repeat | None:
+        """A loop that runs from the walker's state: a short natural body (`long`: 2-6 blocks, or an inner
+        loop and 1-3 more) and a count that shortens it."""
         nested = depth == 0 and rng.random() < self.config.nested_prob
-        for _ in range(16 if nested else 8 if depth == 0 else 1):
+        for _ in range(16 if nested or long else 8 if depth == 0 else 1):
             body: list[Statement] = []
             if nested:
-                inner = self._loop(rng, body, walker, colored, depth=1)
+                # a long body often repeats a closed unit square, as the real "grid of squares" pictures do
+                inner = Repeat(4, (FD, rng.choice((LT, RT)))) if long and rng.random() < 0.5 \
+                    else self._loop(rng, body, walker, colored, depth=1)
                 if inner is None:
                     continue
                 body.append(inner)
-                length = rng.choice((1, 1, 2))
+                length = rng.choice((2, 3, 4) if long else (1, 1, 2))
+            elif long:
+                length = rng.choice((2, 3, 4, 5, 6))
             else:
                 length = rng.choices((1, 2, 3, 4), cum_weights=(3, 7, 9.5, 10.5))[0]
             for _ in range(10):
