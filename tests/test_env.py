@@ -250,12 +250,17 @@ def test_failures_are_explained_in_info() -> None:
     env = make()
     reward, terminated, _, info = play(env, "rt fd", "find")
     assert reward == 0.0 and terminated and not info["success"]
-    assert info["verdict"]["crash_reason"] == "FORBIDDEN_AREA" and "FORBIDDEN_AREA" in info["explanation"]
+    assert info["verdict"]["crash_reason"] == "FORBIDDEN_AREA" and "entered the forbidden cell" in info["explanation"]
     _, _, _, info = play(env, "fd fd fd", "at_most")
     assert info["verdict"]["goal_ok"] and info["verdict"]["failed_constraints"] == [
         "at_most.all: program has 3, at most 2 allowed"]
+    assert info["explanation"] == "used 3 commands, at most 2 allowed"
     _, _, _, info = play(env, "fd", "find")
     assert info["verdict"]["failed_objectives"] == ["goal[0] find"]
+    assert info["explanation"] == "did not find the strawberry"
+    env.reset(options={"task_id": "find"})
+    info = env.step(CLOSE)[4]  # an illegal action ends the episode with a sentence too
+    assert info["explanation"] == "illegal action } (syntax): the program was not run"
 
 
 def test_shaped_reward() -> None:
@@ -272,6 +277,17 @@ def test_shaped_reward() -> None:
     for task_id in ("find", "draw"):  # the empty program scores no better than trying (a crash: 0.0)
         env.reset(options={"task_id": task_id})
         assert env.step(END)[1] == 0.0
+
+
+def test_progress_reward() -> None:
+    env = make(reward="progress")
+    assert play(env, "fd fd", "find")[0] == 1.0
+    assert play(env, "rt fd", "find")[0] == pytest.approx(-0.1)  # a crash costs
+    assert play(env, "fd", "find")[0] == 0.0  # a find goal has no partial credit
+    assert play(env, "fd fd", "draw")[0] == pytest.approx(0.3 * 2 / 4)  # 2 of the 4 target segments
+    assert play(env, "setpc(blue) fd fd", "draw")[0] == 0.0  # a wrong line can never be undone
+    env.reset(options={"task_id": "draw"})
+    assert env.step(END)[1] == 0.0  # the empty program does nothing
 
 
 def test_info_carries_task_id_mask_and_prompt() -> None:

@@ -181,6 +181,12 @@ def test_checkpoint_round_trip(tiny: object, tmp_path: object) -> None:
         load_agent(str(tmp_path / "missing"))
 
 
+def test_a_named_policy_that_does_not_ship_says_so(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agents.policy.checkpoint.CHECKPOINTS", tmp_path)  # no checkpoint ships here
+    with pytest.raises(XLogoError, match="no `ppo` policy ships .* train-ppo"):
+        load_agent("ppo")
+
+
 def _edit_config(directory: str, edit: object) -> None:
     path = os.path.join(directory, "config.json")
     with open(path, encoding="utf-8") as fh:

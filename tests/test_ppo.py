@@ -245,6 +245,30 @@ def test_group_baseline_compares_episodes_of_one_task(checkpoint: str, examples:
         PPOConfig(baseline="group", group_size=1)
 
 
+def test_uniform_groups_leave_the_update(checkpoint: str, examples: list[Example], tmp_path: object) -> None:
+    config = tiny_config(str(tmp_path), checkpoint, group_size=4, n_steps=128, reward="shaped")
+    curriculum = OnlineCurriculum(examples, 0.0, 256, 0, group_size=4)
+    ppo = build_ppo(config, make_vec_env(curriculum, config.envs, "shaped", 0, DomainTokenizer.load(checkpoint)), "cpu")
+    checked: list[int] = []
+
+    def check(callback: BaseCallback) -> None:
+        buffer = callback.model.rollout_buffer  # type: ignore[attr-defined]
+        every = buffer.task_groups(callback.locals["dones"])
+        assert callback.logger.name_to_value["rollout/grouped_tasks"] == len(every)
+        for group in every:  # a task whose episodes' returns are all equal gets no advantage
+            totals = {float(buffer.rewards[start:stop + 1, env].sum()) for env, start, stop in group}
+            assert buffer.uniform(group) == (len(totals) == 1)
+            if buffer.uniform(group):
+                assert not any(buffer.advantages[start:stop + 1, env].any() for env, start, stop in group)
+        batches = list(buffer.get(64))
+        assert all(b.advantages.abs().sum() > 0 for b in batches) or len(batches) == 1
+        checked.append(len(batches))
+
+    ppo.learn(512, callback=CallbackList([RolloutAdvantages(load_policy(checkpoint), 0.0, "group", skip_uniform=True),
+                                          AfterRollout(check)]))
+    assert checked
+
+
 def test_curriculum_draws_failing_families_more_often(examples: list[Example]) -> None:
     curriculum = OnlineCurriculum(examples, 0.9, 1000, 0)
     assert np.allclose(curriculum.weights, 1 / len(examples))

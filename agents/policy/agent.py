@@ -75,6 +75,10 @@ def load_agent(path_or_name: str = "default", *, device: str = "cpu", **options:
     """A PolicyAgent from a named checkpoint or a directory written by `train-sft`; options go to PolicyAgent."""
     directory = checkpoint_dir(path_or_name)
     if not os.path.isdir(directory):
+        if path_or_name in POLICY_NAMES:
+            raise XLogoError(f"no `{path_or_name}` policy ships with this version of xlogo-gym (train one with "
+                             f"`xlogo-gym train-{'ppo' if path_or_name == 'ppo' else 'sft'} --out DIR` and pass "
+                             "`--agent DIR`)", path_or_name)
         raise XLogoError("no policy checkpoint here (train one with `xlogo-gym train-sft`)", directory)
     name = f"policy:{path_or_name}" if path_or_name in POLICY_NAMES else f"policy:{os.path.basename(directory)}"
     return PolicyAgent(load_policy(directory, device), name=name, **options)  # type: ignore[arg-type]

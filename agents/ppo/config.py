@@ -35,13 +35,13 @@ class PPOConfig(RunConfig):
     """env steps (tokens written) in all"""
     time_limit_minutes: float | None = None
     """stop (with a checkpoint) after this many minutes of this invocation"""
-    envs: int = 32
+    envs: int = 128
     """vectorised envs (one batched forward pass per step)"""
-    n_steps: int = 32
+    n_steps: int = 80
     """steps per env per rollout"""
-    batch_size: int = 256
+    batch_size: int = 2048
     """minibatch of the PPO update"""
-    epochs: int = 2
+    epochs: int = 1
     """passes over each rollout"""
     lr: float = 1e-5
     """Adam learning rate (small: the policy starts good)"""
@@ -66,6 +66,9 @@ class PPOConfig(RunConfig):
     rollout; return minus the mean return of its other episodes)"""
     group_size: int = 4
     """episodes per task with baseline=group"""
+    skip_uniform: bool = True
+    """with baseline=group, no entropy bonus and no critic: leave out of the update (and of the KL pass)
+    the tasks whose episodes all earned the same verdict reward (their loss is zero but for the KL term)"""
     reward: str = "sparse"
     """env reward: sparse (1 on success) or shaped"""
     curriculum: str = "emulator"

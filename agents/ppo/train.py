@@ -183,11 +183,13 @@ class RolloutAdvantages(BaseCallback):
     `rollout/kl_supervised` (its mean estimates KL(policy || supervised) per token) and, with
     `kl_coef > 0`, subtracted from the rewards (times `kl_coef`); then the advantages are recomputed
     with the critic (`baseline="value"`: GAE) or the per-task group baseline (`baseline="group"`:
-    `EpisodeRolloutBuffer.group_advantages`)."""
+    `EpisodeRolloutBuffer.group_advantages`). With `skip_uniform` (group baseline only) the tasks whose
+    episodes all earned the same verdict reward are left out: no KL pass, no advantage, no update."""
 
-    def __init__(self, reference: PolicyModel, kl_coef: float, baseline: str) -> None:
+    def __init__(self, reference: PolicyModel, kl_coef: float, baseline: str, skip_uniform: bool = False) -> None:
         super().__init__()
         self.reference, self.kl_coef, self.baseline = reference.eval(), kl_coef, baseline
+        self.skip_uniform = skip_uniform and baseline == "group"
         self.seconds = 0.0  # spent here, in all
         for p in self.reference.parameters():
             p.requires_grad_(False)
@@ -198,15 +200,28 @@ class RolloutAdvantages(BaseCallback):
     def _on_rollout_end(self) -> None:
         started = time.perf_counter()
         buffer = self.model.rollout_buffer  # type: ignore[attr-defined]
+        groups = buffer.task_groups(self.locals["dones"]) if self.baseline == "group" else []
+        self.logger.record("rollout/grouped_tasks", len(groups))
+        if self.skip_uniform:
+            groups = [group for group in groups if not buffer.uniform(group)]
+            self.logger.record("rollout/informative_tasks", len(groups))
         flat = buffer.swap_and_flatten  # env-major: the steps of each episode in order
-        reference = action_logprobs(self.reference, {k: flat(v) for k, v in buffer.observations.items()},
-                                    flat(buffer.actions).reshape(-1), flat(buffer.action_masks))
-        ratio = (flat(buffer.log_probs).reshape(-1) - reference).reshape(buffer.n_envs, buffer.buffer_size).T
-        self.logger.record("rollout/kl_supervised", float(ratio.mean()))
+        rows = np.arange(buffer.n_envs * buffer.buffer_size)
+        if self.skip_uniform:  # env-major row of each step of the kept episodes
+            rows = np.array([env * buffer.buffer_size + step for group in groups for env, start, stop in group
+                             for step in range(start, stop + 1)], dtype=np.int64)
+        ratio = np.zeros(buffer.n_envs * buffer.buffer_size, dtype=np.float32)
+        if len(rows):
+            reference = action_logprobs(self.reference, {k: flat(v)[rows] for k, v in buffer.observations.items()},
+                                        flat(buffer.actions).reshape(-1)[rows], flat(buffer.action_masks)[rows])
+            ratio[rows] = flat(buffer.log_probs).reshape(-1)[rows] - reference
+            self.logger.record("rollout/kl_supervised", float(ratio[rows].mean()))
+        ratio = ratio.reshape(buffer.n_envs, buffer.buffer_size).T
         if self.kl_coef > 0:
             buffer.rewards -= self.kl_coef * ratio
         if self.baseline == "group":
-            self.logger.record("rollout/grouped_steps", buffer.group_advantages(self.locals["dones"]))
+            buffer.skip_zero_advantage = self.skip_uniform
+            self.logger.record("rollout/grouped_steps", buffer.group_advantages(groups))
         elif self.kl_coef > 0:
             with torch.no_grad():
                 last = self.model.policy.predict_values(  # type: ignore[operator]
@@ -217,19 +232,20 @@ class RolloutAdvantages(BaseCallback):
         self.logger.record("time/kl_s", elapsed)
 
 
-def greedy_success(model: PolicyModel, tasks: Sequence[Any]) -> float:
-    """Greedy success rate of the policy as the agent decodes it (constrained masks)."""
+def greedy_outcomes(model: PolicyModel, tasks: Sequence[Any]) -> np.ndarray:
+    """Per task, whether the policy solves it greedily as the agent decodes it (constrained masks)."""
     agent = PolicyAgent(model, batch_size=256)
     was_training = model.training
     candidates = agent.propose(tasks, 1)
     model.train(was_training)
-    return float(np.mean([not isinstance(c[0], AgentFailure) and execute(t, c[0]).success
-                          for t, c in zip(tasks, candidates, strict=True)]))
+    return np.array([not isinstance(c[0], AgentFailure) and execute(t, c[0]).success
+                     for t, c in zip(tasks, candidates, strict=True)], dtype=bool)
 
 
 class TrainingMonitor(BaseCallback):
-    """Success rate, illegal actions, env-steps/s and the rollout/update split; greedy evaluation,
-    checkpoints, the progress bar and the time limit."""
+    """Success rate, illegal actions, env-steps/s and the rollout/update split; greedy evaluation with the
+    churn since the previous one (held-out tasks gained and lost), checkpoints, the progress bar and the
+    time limit."""
 
     def __init__(self, config: PPOConfig, curriculum: OnlineCurriculum, eval_tasks: Sequence[Any],
                  training: dict[str, Any], started: float) -> None:
@@ -242,6 +258,7 @@ class TrainingMonitor(BaseCallback):
         self.stopped = False
         self.rollout_seconds = self.update_seconds = 0.0  # in all (evaluations and checkpoints excluded)
         self.best = float(training.get("best_greedy_success", -1.0))
+        self.solved: np.ndarray | None = None  # per evaluation task, at the latest evaluation
         self.rollout_start = self.rollout_end = self.last_checkpoint = time.monotonic()
         self.bar: Any = None
 
@@ -293,12 +310,18 @@ class TrainingMonitor(BaseCallback):
     def evaluate(self) -> float:
         started = time.monotonic()
         transformer = transformer_of(self.model)
-        rate = greedy_success(transformer, self.eval_tasks)
+        solved = greedy_outcomes(transformer, self.eval_tasks)
+        rate = float(solved.mean())
+        entry = {"steps": self.num_timesteps, "greedy_success": rate,
+                 "minutes": round((time.monotonic() - self.started) / 60, 2)}
+        if self.solved is not None:
+            entry.update(gained=int((solved & ~self.solved).sum()), lost=int((~solved & self.solved).sum()))
+            self.logger.record("eval/gained", entry["gained"])
+            self.logger.record("eval/lost", entry["lost"])
+        self.solved = solved
         self.logger.record("eval/greedy_success", rate)
         self.logger.record("time/eval_s", time.monotonic() - started)
-        self.training.setdefault("history", []).append(
-            {"steps": self.num_timesteps, "greedy_success": rate,
-             "minutes": round((time.monotonic() - self.started) / 60, 2)})
+        self.training.setdefault("history", []).append(entry)
         if rate > self.best:
             self.best = self.training["best_greedy_success"] = rate
             save_policy(transformer, os.path.join(self.config.out, BEST_DIR),
@@ -391,13 +414,15 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
     monitor = TrainingMonitor(config, curriculum, tasks, training, started)
     if ppo.num_timesteps == 0:
         write_atomic(os.path.join(config.out, "ppo_config.json"), json.dumps(config.to_json()))
-        before = greedy_success(transformer_of(ppo), tasks)
+        monitor.solved = greedy_outcomes(transformer_of(ppo), tasks)
+        before = float(monitor.solved.mean())
         training["history"] = [{"steps": 0, "greedy_success": before, "minutes": 0.0}]
         training["best_greedy_success"] = monitor.best = before
         save_policy(transformer_of(ppo), os.path.join(config.out, BEST_DIR), {**training, "steps": 0})
         log.info("greedy success on %d held-out generated tasks before PPO: %.3f", len(tasks), before)
     reference = load_policy(checkpoint_dir(config.checkpoint), device)
-    callbacks = CallbackList([RolloutAdvantages(reference, config.kl_coef, config.baseline), monitor])
+    skip = config.skip_uniform and config.ent_coef == 0 and config.value_coef == 0
+    callbacks = CallbackList([RolloutAdvantages(reference, config.kl_coef, config.baseline, skip), monitor])
     ppo.learn(config.total_steps - ppo.num_timesteps, callback=callbacks, reset_num_timesteps=False)
     final = monitor.evaluate()
     monitor.checkpoint()

@@ -167,8 +167,8 @@ class GeneratorConfig:
                 raise XLogoError(f"must be a number in 1..50, got {value!r}", f"{where}.{name}")
         for name in ("random_size_prob", "loop_prob_items", "loop_prob_draw", "whole_loop_prob", "nested_prob",
                      "compact_prob", "pen_prob", "long_line_prob", "wall_prob", "forbidden_prob", "missing_prob",
-                     "combined_constraints_prob", "dense_prob", "long_loop_prob", "dense_find_prob", "loop_forcing_prob",
-                     "dont_use_prob"):
+                     "combined_constraints_prob", "dense_prob", "dense_find_prob", "loop_forcing_prob",
+                     "dont_use_prob", "long_loop_prob"):
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 raise XLogoError(f"must be a probability in 0..1, got {value!r}", f"{where}.{name}")
