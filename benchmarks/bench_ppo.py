@@ -1,7 +1,7 @@
 """PPO training speed: env-steps/s, and where the time goes (rollout, KL to the supervised policy, update).
 
     python benchmarks/bench_ppo.py                      # the shipped `default` checkpoint
-    python benchmarks/bench_ppo.py --checkpoint PATH --envs 16 --steps 4096
+    python benchmarks/bench_ppo.py --checkpoint PATH --envs 16 --n-steps 32 --rollouts 4
 
 Runs `MaskablePPO(XLogoTransformerPolicy)` as `train-ppo` does (same envs, callbacks and
 settings, no evaluation or checkpoints) on a small generated pool and prints the figures.
@@ -26,7 +26,7 @@ from agents.policy.model import build_policy, load_policy, save_policy
 from agents.policy.tokenizer import DomainTokenizer
 from agents.ppo.config import PPOConfig
 from agents.ppo.policy import transformer_of
-from agents.ppo.train import RolloutAdvantages, TrainingMonitor, build_ppo, make_curriculum, make_vec_env
+from agents.ppo.train import TrainingMonitor, build_ppo, make_curriculum, make_vec_env, rollout_advantages
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="default", help="policy to train (default: the shipped one)")
     parser.add_argument("--envs", type=int, default=PPOConfig.envs, help="vectorised envs")
     parser.add_argument("--n-steps", type=int, default=PPOConfig.n_steps, help="steps per env per rollout")
-    parser.add_argument("--steps", type=int, default=4096, help="env steps to time")
+    parser.add_argument("--rollouts", type=int, default=3, help="rollouts (and updates) to time")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -45,13 +45,14 @@ def main() -> None:
         save_policy(build_policy(ModelConfig()), checkpoint)
         print(f"no checkpoint {args.checkpoint!r}: timing a fresh policy of the default architecture")
     config = PPOConfig(out=tempfile.mkdtemp(prefix="bench-ppo-out-"), checkpoint=checkpoint, envs=args.envs,
-                       n_steps=args.n_steps, total_steps=args.steps, eval_every=10**9, checkpoint_minutes=1e9,
+                       n_steps=args.n_steps, total_steps=args.rollouts * args.envs * args.n_steps,
+                       eval_every=10**9, checkpoint_minutes=1e9,
                        threads=args.threads, device="cpu")
     pool = gather_examples(SFTConfig(seed=7, generate=1000, exclude_suites=[]))
     curriculum = make_curriculum(pool, config)
     ppo = build_ppo(config, make_vec_env(curriculum, config.envs, config.reward, config.seed,
                                               DomainTokenizer.load(checkpoint)), "cpu")
-    kl = RolloutAdvantages(load_policy(checkpoint), config.kl_coef, config.baseline)
+    kl = rollout_advantages(config, load_policy(checkpoint))
     monitor = TrainingMonitor(config, curriculum, [], {}, time.monotonic())
     started = time.perf_counter()
     ppo.learn(config.total_steps, callback=CallbackList([kl, monitor]))

@@ -347,6 +347,23 @@ def test_at_most_limits_force_a_loop() -> None:
             assert g.features["family"] == g.goal_type + "-at_most"
 
 
+def test_long_loops_repeat_longer_patterns() -> None:
+    def widest_body(program: Program) -> int:
+        return max((len(s.body) for s in program.body if isinstance(s, Repeat)), default=0)
+
+    means = []
+    for long_loop_prob in (0.0, 1.0):
+        config = GeneratorConfig(goal_weights={"draw": 1}, constraint_weights={"at_most": 1}, loop_forcing_prob=1,
+                                 long_loop_prob=long_loop_prob)
+        rng = random.Random(0)
+        tasks = [generate_task(rng, config) for _ in range(60)]
+        for g in tasks:
+            _check(g, config)
+            assert g.features["family"] == "draw-at_most"
+        means.append(sum(widest_body(g.program) for g in tasks) / len(tasks))
+    assert means[1] > means[0] + 0.1
+
+
 def test_loop_free_bound_by_hand() -> None:
     tiles = [{"x": x, "y": y, "allowed": True, "walls": {}} for y in range(3) for x in range(3)]
     task = Task.from_json({"turtle": {"x": 0, "y": 2, "direction": 0}, "tiles": tiles,

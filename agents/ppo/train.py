@@ -232,6 +232,13 @@ class RolloutAdvantages(BaseCallback):
         self.logger.record("time/kl_s", elapsed)
 
 
+def rollout_advantages(config: PPOConfig, reference: PolicyModel) -> RolloutAdvantages:
+    """The advantage callback a run's settings ask for (uniform groups skipped only where that is exact
+    but for the KL term: no entropy bonus, no critic)."""
+    skip = config.skip_uniform and config.ent_coef == 0 and config.value_coef == 0
+    return RolloutAdvantages(reference, config.kl_coef, config.baseline, skip)
+
+
 def greedy_outcomes(model: PolicyModel, tasks: Sequence[Any]) -> np.ndarray:
     """Per task, whether the policy solves it greedily as the agent decodes it (constrained masks)."""
     agent = PolicyAgent(model, batch_size=256)
@@ -421,8 +428,7 @@ def train_ppo(config: PPOConfig, pool: Sequence[Example] | None = None,
         save_policy(transformer_of(ppo), os.path.join(config.out, BEST_DIR), {**training, "steps": 0})
         log.info("greedy success on %d held-out generated tasks before PPO: %.3f", len(tasks), before)
     reference = load_policy(checkpoint_dir(config.checkpoint), device)
-    skip = config.skip_uniform and config.ent_coef == 0 and config.value_coef == 0
-    callbacks = CallbackList([RolloutAdvantages(reference, config.kl_coef, config.baseline, skip), monitor])
+    callbacks = CallbackList([rollout_advantages(config, reference), monitor])
     ppo.learn(config.total_steps - ppo.num_timesteps, callback=callbacks, reset_num_timesteps=False)
     final = monitor.evaluate()
     monitor.checkpoint()

@@ -6,7 +6,8 @@ family are kept. Every configuration is `heldout="only"`, so no training task (t
 generator, `heldout="exclude"`) ever shares a world with the suite, and it excludes the worlds of
 `mini-85` and `synthetic-1k`, so the three suites share none either. Each family has its own random
 stream (seeded by the seed and the family name), so the suite does not depend on the number of
-workers. The shipped `synthetic-families` suite is::
+workers. The shipped `synthetic-families` suite is, with GENERATOR_VERSION 2 (commit 0f6428d; it stays
+fixed as a yardstick, and later generator versions draw other tasks from the same command)::
 
     xlogo-gym generate --families 50 --seed 2025 --suite-out xlogo_gym/data/synthetic-families.jsonl
 """
