@@ -59,7 +59,8 @@ def test_verify_prints_the_verdict(tmp_path: Path, capsys) -> None:
     program = tmp_path / "p.txt"
     program.write_text("fd\nfd\n")
     assert main(["verify", str(task), str(program)]) == 1
-    assert "OUT_OF_WORLD" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "crash_reason=OUT_OF_WORLD" in out and "crashed: left the grid at (0,-1) at action 1" in out
     program.write_text(json.dumps({"run": [{"type": "fd"}]}))
     assert main(["verify", str(task), str(program), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["success"] is True
@@ -96,6 +97,10 @@ COMMAND_LINES = [
     ("render", ["mini-061", "--suite", "mini-85", "--solution", "--out", "run.gif"],
      {"task": "mini-061", "program": None, "suite": "mini-85", "solution": True, "out": "run.gif", "tile": 48}),
     ("render", ["t.json", "fd rt fd", "--fps", "2.5"], {"program": "fd rt fd", "fps": 2.5}),
+    ("render", ["mini-061", "--suite", "mini-85", "fd fd"],
+     {"task": "mini-061", "program": "fd fd", "suite": "mini-85"}),
+    ("render", ["--out", "r.png", "mini-061", "--suite", "mini-85", "fd fd", "--strict"],
+     {"task": "mini-061", "program": "fd fd", "out": "r.png", "strict": True}),
     ("play", ["--suite", "synthetic-1k", "--task-id", "x"], {"task": None, "suite": "synthetic-1k", "task_id": "x"}),
     ("generate", ["--count", "5", "--heldout", "only", "--quiet"], {"count": 5, "heldout": "only", "quiet": True}),
     ("compare", ["a/report.json", "b", "--labels", "A", "B"],

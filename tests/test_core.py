@@ -227,7 +227,68 @@ def test_constraints(constraints, text: str, ok: bool, strict_ok: bool) -> None:
 def test_failed_constraints_are_explained() -> None:
     v = run(grid(5, 5, (2, 2, 0), constraints=[{"at_most": {"all": 2}}]), "fd rt fd")
     assert v.failed_constraints == ["at_most.all: program has 3, at most 2 allowed"]
-    assert "at_most.all" in v.explain()
+    assert v.explain() == "used 3 commands, at most 2 allowed"
+
+
+STRAWBERRIES = [item("strawberry", "red", 1, 0, 3), item("strawberry", "red", 0, 0, 2), item("strawberry", "red", 2, 2)]
+#: A vertical black line (1,2)-(1,0) and a horizontal one (1,0)-(2,0): three unit segments.
+LINES = [{"x1": 1, "y1": 2, "x2": 1, "y2": 0, "color": "#000000"},
+         {"x1": 1, "y1": 0, "x2": 2, "y2": 0, "color": "#000000"}]
+
+
+@pytest.mark.parametrize(("task", "text", "reasons", "machine"), [
+    (grid(items=[item("strawberry", "red", 0, 0)], goal=[obj("find", "strawberry")]), "fd",
+     ["did not find the strawberry"], ["goal[0] find"]),
+    (grid(items=STRAWBERRIES, goal=[obj("find", "strawberry")]), "rt fd", ["did not find a strawberry"], None),
+    (grid(items=STRAWBERRIES, goal=[obj("sum", "strawberry", total=6)]), "fd", ["collected 3 strawberries, needed 6"],
+     ["goal[0] sum"]),
+    (grid(items=STRAWBERRIES, goal=[obj("sum", "strawberry", total=2)]), "fd",
+     ["collected 3 strawberries, needed exactly 2"], None),
+    (grid(items=STRAWBERRIES, goal=[obj("collectall", "strawberry")]), "fd", ["collected 1 of 3 strawberries"],
+     ["goal[0] collectall"]),
+    (grid(items=[item("strawberry", "red", 0, 0), item("lemon", "yellow", 1, 0)],
+          goal=[obj("find", "strawberry"), obj("forbid", "lemon")]), "fd lt fd",
+     ["touched the forbidden lemon at (1,0)"], ["goal[1] forbid"]),
+    (grid(items=[item("lemon", "yellow", 1, 0), item("lemon", "yellow", 0, 1)], goal=[obj("forbid", "lemon")]),
+     "fd bk lt fd", ["touched 2 forbidden lemons, at (1,0) and (0,1)"], None),
+    (grid(items=[item("strawberry", "red", 1, 0), item("lemon", "yellow", 0, 1)], goal=[obj("findonly", "strawberry")]),
+     "lt fd rt fd rt fd", ["also visited a lemon at (0,1), though only strawberries were allowed"], None),
+    (grid(items=[item("A", "black", 1, 0), item("B", "black", 2, 0)], goal=[obj("concat", "A", "B")]), "fd",
+     ["did not visit the letter B"], None),
+    (grid(items=[item("A", "black", 1, 0), item("B", "black", 2, 0)], goal=[obj("concat", "B", "A")]), "fd rt fd",
+     ["visited the items out of order: needed a letter B, then a letter A"], None),
+    (grid(lines=LINES, goal=[{"name": "draw", "specs": [[]]}]), "fd", ["drew 1 of 3 lines"], ["goal[0] draw"]),
+    (grid(lines=LINES, goal=[{"name": "draw", "specs": [[]]}]), "fd rt setpc(red) fd",
+     ["drew 1 of 3 lines, 1 in the wrong colour"], None),
+    (grid(lines=LINES, goal=[{"name": "draw", "specs": [[]]}]), "lt fd",
+     ["drew 0 of 3 lines, and 1 line that is not in the drawing"], None),
+    (grid(constraints=[{"at_most": {"all": 2}}]), "fd rt fd", ["used 3 commands, at most 2 allowed"],
+     ["at_most.all: program has 3, at most 2 allowed"]),
+    (grid(constraints=[{"at_most": {"fd": 1}}]), "fd rt fd", ["used 2 fd commands, at most 1 allowed"], None),
+    (grid(constraints=[{"exactly": {"fd": 0}}]), "rt fd", ["used fd, which is not allowed"],
+     ["exactly.fd: program has 1, needs exactly 0"]),
+    (grid(constraints=[{"exactly": {"all": 3}}]), "fd", ["used 1 command, exactly 3 needed"], None),
+    (grid(constraints=[{"start_by": ["fd", "lt"]}]), "rt fd", ["must start with fd, lt, but starts with rt, fd"],
+     ["start_by: program starts with ['rt', 'fd'], must start with ['fd', 'lt']"]),
+    (grid(items=[item("strawberry", "red", 0, 0)], goal=[obj("find", "strawberry")],
+          constraints=[{"at_most": {"all": 1}}]), "fd bk",
+     ["did not find the strawberry", "used 2 commands, at most 1 allowed"], None),
+])
+def test_verdicts_say_why_in_sentences(task: dict, text: str, reasons: list[str], machine: list[str] | None) -> None:
+    from xlogo_gym.rendering import verdict_line
+
+    v = run(task, text)
+    assert v.reasons == reasons and v.explain() == "; ".join(reasons)
+    assert verdict_line(v)[0] == "Verdict: " + "; ".join(reasons)  # the frames' caption
+    if machine is not None:  # the machine-readable fields keep their form
+        assert v.failed_objectives + v.failed_constraints == machine
+
+
+def test_verdict_sentences_for_strict_exactly_crashes_and_success() -> None:
+    v = run(grid(constraints=[{"exactly": {"lt": 1}}]), "fd", strict=True)
+    assert v.reasons == ["used no lt command, exactly 1 needed"]
+    assert run(grid(), "fd fd").explain() == "crashed: left the grid at (1,-1) at action 1"
+    assert run(grid(), "fd").reasons == [] and run(grid(), "fd").explain() == "success"
 
 
 def test_block_counts_follow_the_text() -> None:

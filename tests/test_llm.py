@@ -429,6 +429,36 @@ def test_unreachable_server_is_a_connection_error(tmp_path: Any) -> None:
     assert "2 attempts" in candidate.reason
 
 
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+
+
+def test_stop_if_unreachable_raises_only_before_the_server_ever_answered(server: Loopback, tmp_path: Any) -> None:
+    url = _closed_port_url()
+    agent = LLMAgent("m", base_url=url, max_retries=0, cache_dir=tmp_path, progress=False, stop_if_unreachable=True)
+    with pytest.raises(XLogoError, match=f"could not connect to {url}/chat/completions: all 2 requests failed"):
+        agent.propose([find_strawberry(0), find_strawberry(1)])
+    task = server.on(find_strawberry(0), ("reply", [GOOD]))
+    agent = agent_for(server, tmp_path, cache=False, max_retries=0, stop_if_unreachable=True)
+    assert isinstance(agent.solve(task)[0], Program)
+    server.close()  # the server goes away mid-run: the failures are recorded, as without the option
+    (candidate,) = agent.solve(task)
+    assert isinstance(candidate, AgentFailure) and candidate.reason.startswith("connection_error")
+
+
+def test_evaluate_without_a_server_fails_and_writes_no_report(tmp_path: Any, capsys: Any) -> None:
+    from xlogo_gym.cli import main
+
+    url, out = _closed_port_url(), tmp_path / "run"
+    code = main(["evaluate", "--agent", f"llm:m@{url}", "--suite", "mini-85", "--limit", "3", "--max-retries", "0",
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
+    assert code != 0
+    assert f"could not connect to {url}/chat/completions" in capsys.readouterr().err
+    assert not (out / "report.json").exists() and not (out / "report.md").exists()
+
+
 def test_api_key_comes_from_the_named_variable(server: Loopback, tmp_path: Any, monkeypatch: Any) -> None:
     task = server.on(find_strawberry(0), ("reply", [GOOD]))
     monkeypatch.setenv("XLOGO_TEST_KEY", "sk-test")

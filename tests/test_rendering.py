@@ -150,10 +150,16 @@ def test_render_command_writes_png_gif_and_explains_mp4(tmp_path: Path, capsys: 
     with Image.open(gif) as im:
         assert im.n_frames == 7
     assert main(["render", str(task_file), "--out", str(tmp_path / "x.webp")]) == 2
+    capsys.readouterr()
+    assert main(["render", str(task_file), "--out", str(png), "--tile", str(TILE), SOLUTION]) == 0  # program last
+    assert "success" in capsys.readouterr().out
     if importlib.util.find_spec("imageio_ffmpeg") is None and importlib.util.find_spec("av") is None:
         assert main(["render", str(task_file), "fd", "--out", str(tmp_path / "x.mp4")]) == 2
         assert "pip install imageio-ffmpeg" in capsys.readouterr().err
         assert not list(tmp_path.glob("*.mp4"))
+    else:  # the [dev] and [video] extras bring imageio-ffmpeg
+        assert main(["render", str(task_file), "--out", str(tmp_path / "x.mp4"), "fd"]) == 0
+        assert (tmp_path / "x.mp4").stat().st_size > 0
 
 
 def test_play_session_types_clicks_runs_and_judges() -> None:

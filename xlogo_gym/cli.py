@@ -95,7 +95,8 @@ def parse(options: type[T], argv: Sequence[str], prog: str | None = None) -> T:
     """`options` (a dataclass) read from command-line arguments.
 
     Each field is an option `--field-name` (booleans: `--name` / `--no-name`; lists take several
-    values), or a positional argument when its metadata says POSITIONAL; the fields of a nested
+    values), or a positional argument when its metadata says POSITIONAL (before, between or after
+    the options: `render mini-061 --suite mini-85 'fd fd'`); the fields of a nested
     dataclass are options of their own, without a prefix. The field docstrings are the help.
     """
     try:
@@ -158,8 +159,8 @@ def _parse_with_argparse(options: type[T], argv: Sequence[str], prog: str | None
         return cls(**{f.name: build(hints[f.name], values) if dataclasses.is_dataclass(hints[f.name])
                       else values[f.name] for f in dataclasses.fields(cls)})
 
-    add(options)
-    return build(options, vars(parser.parse_args(list(argv))))
+    add(options)  # positional arguments may come before, between or after the options
+    return build(options, vars(parser.parse_intermixed_args(list(argv))))
 
 
 # -- the program -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from xlogo_gym.program import MAX_ACTIONS, OP_BK, OP_FD, OP_LT, OP_RT, OP_SETPC, Program
 from xlogo_gym.task import CodeConstraint, Objective, Spec, Task
-from xlogo_gym.world import PEN_COLORS, SIDES, STEPS
+from xlogo_gym.world import CATALOGUE, EMPTY_WORDS, ITEM_COLORS, LETTERS, PEN_COLORS, SIDES, STEPS
 
 WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST, EXCEED_MAX_CALLS = (
     "WALL", "OUT_OF_WORLD", "FORBIDDEN_AREA", "GRID_NOT_EXIST", "EXCEED_MAX_CALLS")
@@ -197,26 +197,200 @@ def _holds(value: str, item: Any) -> bool:
     return item.name == value or item.color == value
 
 
-def constraint_failures(constraint: CodeConstraint, program: Program, strict: bool = False) -> list[str]:
-    """Why `program` breaks one constraint object (§7), as readable strings; [] if it holds."""
+class _Break(NamedTuple):
+    """One broken rule of a constraint object: `kind` exactly or at_most, with the `block` type,
+    the program's count `n` and the `bound`; or `kind` start_by, with the program's first top-level
+    types `top` and the required ones `want`."""
+
+    kind: str
+    block: str = ""
+    n: int = 0
+    bound: int = 0
+    top: tuple[str, ...] = ()
+    want: tuple[str, ...] = ()
+
+
+def _constraint_breaks(constraint: CodeConstraint, program: Program, strict: bool) -> list[_Break]:
+    """The rules of one constraint object (§7) that `program` breaks; [] if it holds."""
     counts = program.block_counts
     exactly, at_most = dict(constraint.exactly), dict(constraint.at_most)
-    failures = []
+    breaks: list[_Break] = []
     for block in (*_CHECKED_TYPES, "all"):
         n = counts[block]
         if n == 0 and block != "all" and not strict:
             continue  # reference quirk: types absent from the program are never checked
         if block in exactly and n != exactly[block]:
-            failures.append(f"exactly.{block}: program has {n}, needs exactly {exactly[block]}")
+            breaks.append(_Break("exactly", block, n, exactly[block]))
         elif block in at_most and n > at_most[block]:
-            failures.append(f"at_most.{block}: program has {n}, at most {at_most[block]} allowed")
-    if failures or not constraint.start_by:
-        return failures
+            breaks.append(_Break("at_most", block, n, at_most[block]))
+    if breaks or not constraint.start_by:
+        return breaks
     top = program.top_level_types
     want = list(constraint.start_by)
     if len(top) < len(want) or top[: len(want)] != want:
-        failures.append(f"start_by: program starts with {top[: len(want)]}, must start with {want}")
-    return failures
+        breaks.append(_Break("start_by", top=tuple(top[: len(want)]), want=tuple(want)))
+    return breaks
+
+
+def constraint_failures(constraint: CodeConstraint, program: Program, strict: bool = False) -> list[str]:
+    """Why `program` breaks one constraint object (§7), as stable keyed strings such as
+    `at_most.all: program has 3, at most 2 allowed`; [] if it holds (`Verdict.reasons` says it in words)."""
+    out = []
+    for b in _constraint_breaks(constraint, program, strict):
+        if b.kind == "start_by":
+            out.append(f"start_by: program starts with {list(b.top)}, must start with {list(b.want)}")
+        elif b.kind == "exactly":
+            out.append(f"exactly.{b.block}: program has {b.n}, needs exactly {b.bound}")
+        else:
+            out.append(f"at_most.{b.block}: program has {b.n}, at most {b.bound} allowed")
+    return out
+
+
+# -- verdicts in words: the one place that says why a program failed ----------------------------
+def _plural(noun: str) -> str:
+    if noun.startswith("letter "):
+        return "letters " + noun[7:]
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x")) else "s")
+
+
+def _noun(spec: Spec, n: int = 1) -> str:
+    """What a cell matching a CNF spec holds, without an article: `strawberry`, `red circles`,
+    `empty cell`, `item that is red or blue` (plural unless `n` is 1)."""
+    values = [c[0] for c in spec if len(c) == 1]
+    if values and len(values) == len(spec):
+        if all(v in EMPTY_WORDS for v in values):
+            return "empty cell" if n == 1 else "empty cells"
+        colors = [v for v in values if v in ITEM_COLORS]
+        names = [f"letter {v}" if v in LETTERS else v for v in values if v not in ITEM_COLORS and v not in EMPTY_WORDS]
+        if len(names) <= 1 and len(colors) + len(names) == len(values):
+            base = names[0] if names else "item"
+            return " ".join([*colors, base if n == 1 else _plural(base)])
+    clauses = " and ".join(" or ".join(f"letter {v}" if v in LETTERS else v for v in c) for c in spec)
+    return ("item that is " if n == 1 else "items that are ") + (clauses or "anything")
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" else "a ") + noun
+
+
+def _cells(cells: list[tuple[int, int]]) -> str:
+    shown = [f"({x},{y})" for x, y in cells]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _item_noun(item: Any) -> str:
+    """An item of the world in words: `lemon`, `letter B`, `blue circle` (the colour only when the
+    catalogue allows several)."""
+    name = f"letter {item.name}" if item.name in LETTERS else item.name
+    colors = CATALOGUE.get(item.name, (frozenset(),))[0]
+    return name if len(colors) == 1 and item.color in colors else f"{item.color or ''} {name}".strip()
+
+
+def _one(c: CompiledTask, spec: Spec, m: frozenset[int]) -> str:
+    """`the lemon` when one cell matches (named by its item), else `a lemon`."""
+    if len(m) == 1:
+        item = c.items.get(next(iter(m)))
+        return "the " + (_noun(spec) if item is None else _item_noun(item))
+    return _a(_noun(spec))
+
+
+def _objective_reason(c: CompiledTask, o: Objective, trace: list[int], visited: set[int],
+                      picture: dict[int, int]) -> str:
+    """Why one objective fails on its own, with the figures of the run."""
+    if o.name == "draw":
+        target = c.target_picture
+        right = sum(1 for seg, color in target.items() if picture.get(seg) == color)
+        recoloured = sum(1 for seg, color in target.items() if seg in picture and picture[seg] != color)
+        extra = sum(1 for seg in picture if seg not in target)
+        words = f"drew {right} of {len(target)} line{'' if len(target) == 1 else 's'}"
+        if recoloured:
+            words += f", {recoloured} in the wrong colour"
+        if extra:
+            words += f", and {extra} line{' that is' if extra == 1 else 's that are'} not in the drawing"
+        return words
+    if o.name == "concat":
+        for spec in o.specs:
+            m = c.matches(spec)
+            hits = [j for j, cell in enumerate(trace) if cell in m]
+            noun = _one(c, spec, m)
+            if not hits:
+                return f"did not visit {noun}" + ("" if m else ": there is none")
+            if len(hits) > 1:
+                return f"visited {noun} {len(hits)} times, exactly once needed"
+        order = ", then ".join(_a(_noun(spec)) for spec in o.specs)
+        return f"visited the items out of order: needed {order}"
+    spec = o.specs[0]
+    m = c.matches(spec)
+    if o.name in ("find", "findonly"):
+        if visited.isdisjoint(m):
+            if not m:
+                return f"did not find {_a(_noun(spec))}: there is none"
+            return f"did not find {_one(c, spec, m)}"
+        bad = sorted(visited & c.misfits(spec))
+        item = c.items[bad[0]]
+        return (f"also visited {_a(_item_noun(item))} at {_cells([c.cell_xy(bad[0])])}, "
+                f"though only {_noun(spec, 2)} were allowed")
+    if o.name == "forbid":
+        hit = sorted(visited & m)
+        if len(hit) == 1:
+            held = c.items.get(hit[0])
+            what = _noun(spec) if held is None else _item_noun(held)
+            return f"touched the forbidden {what} at {_cells([c.cell_xy(hit[0])])}"
+        return f"touched {len(hit)} forbidden {_noun(spec, 2)}, at {_cells([c.cell_xy(x) for x in hit])}"
+    if o.name == "collectall":
+        if not m:
+            return f"there is no {_noun(spec)} to collect"
+        got = len(m & visited)
+        if len(m) == 1:
+            return f"did not collect the {_noun(spec)}"
+        return f"collected {got} of {len(m)} {_noun(spec, 2)}"
+    if o.name == "sum":
+        got = sum(c.items[x].count for x in visited & m if x in c.items)
+        need = o.total_cnt or 0
+        return f"collected {got} {_noun(spec, got)}, needed {'' if got < need else 'exactly '}{need}"
+    raise AssertionError(o.name)
+
+
+def _break_reason(b: _Break) -> str:
+    """One broken constraint rule in words."""
+    if b.kind == "start_by":
+        return f"must start with {', '.join(b.want)}, " + (
+            f"but starts with {', '.join(b.top)}" if b.top else "but the program is empty")
+    kind, block, n, bound = b.kind, b.block, b.n, b.bound
+    if block == "all":
+        what = f"used {n} command{'' if n == 1 else 's'}"
+    elif bound == 0:
+        return f"used {block}, which is not allowed"
+    else:
+        what = f"used {n} {block} command{'' if n == 1 else 's'}" if n else f"used no {block} command"
+    if kind == "exactly":
+        return f"{what}, exactly {bound} needed"
+    return f"{what}, " + (f"at most {bound} allowed" if bound else "none allowed")
+
+
+def _crash_reason(c: CompiledTask, reason: str | None, cell: tuple[int, int] | None, step: int | None) -> str:
+    """The crash in words, from where the turtle went: a missing cell is called missing (the
+    reference reports it as FORBIDDEN_AREA)."""
+    if cell is None:
+        what = f"ran more than {MAX_ACTIONS} actions" if reason == EXCEED_MAX_CALLS else str(reason)
+    else:
+        x, y = cell
+        world = c.task.world
+        inside = 0 <= x < world.cols and 0 <= y < world.rows
+        tile = world.tile_at(x, y) if inside else None
+        if reason == WALL:
+            what = f"hit a wall moving to ({x},{y})"
+        elif not inside:
+            what = f"left the grid at ({x},{y})"
+        elif tile is None or tile.exist is False:
+            what = f"moved into the missing cell ({x},{y})"
+        elif not tile.allowed:
+            what = f"entered the forbidden cell ({x},{y})"
+        else:
+            what = f"{reason} at ({x},{y})"
+    return f"crashed: {what} at action {step}"
 
 
 class Verdict:
@@ -226,7 +400,9 @@ class Verdict:
     (WALL, OUT_OF_WORLD, FORBIDDEN_AREA, GRID_NOT_EXIST, EXCEED_MAX_CALLS or None),
     `crash_cell` (the (x, y) the turtle tried to enter), `crash_step` (index of the
     crashing action). Derived on demand: `trace` (cells visited, start first), `picture`
-    (segment -> pen colour), `failed_objectives`, `failed_constraints`.
+    (segment -> pen colour), `failed_objectives` and `failed_constraints` (stable keyed
+    strings for programs: `goal[0] find`, `at_most.all: program has 6, at most 5 allowed`),
+    and `reasons` and `explain()`, the same in sentences for people.
     """
 
     __slots__ = ("success", "crashed", "goal_ok", "constraints_ok", "crash_reason", "crash_cell",
@@ -279,14 +455,38 @@ class Verdict:
         entries = constraints.entries if self.strict else (constraints.effective,)
         return [f for e in entries for f in constraint_failures(e, self.program, self.strict)]
 
-    def explain(self) -> str:
-        """One line saying why the program failed (or 'success')."""
+    @property
+    def reasons(self) -> list[str]:
+        """Why the program failed, one sentence each, with the run's figures ([] on success):
+        `crashed: hit a wall moving to (2,1) at action 3`, `did not find the strawberry`,
+        `collected 3 strawberries, needed 5`, `drew 4 of 6 lines`, `touched the forbidden lemon at
+        (1,2)`, `used 6 commands, at most 5 allowed`, `used fd, which is not allowed`, `must start
+        with fd, lt, but starts with rt`. Objectives and constraints are listed as in
+        `failed_objectives` and `failed_constraints`."""
+        c = self._compiled
         if self.success:
-            return "success"
+            return []
         if self.crashed:
-            where = f" entering cell {self.crash_cell}" if self.crash_cell else ""
-            return f"crashed: {self.crash_reason}{where} at action {self.crash_step}"
-        return "; ".join(self.failed_objectives + self.failed_constraints)
+            return [_crash_reason(c, self.crash_reason, self.crash_cell, self.crash_step)]
+        out = []
+        if not self.goal_ok:
+            visited = set(self._trace)
+            if not c.catalogue_ok and not c.is_draw:
+                out.append("an item breaks the item catalogue, so every item goal fails")
+            else:
+                out += [_objective_reason(c, o, self._trace, visited, self._picture) for o in c.task.goal
+                        if not c.objective_ok(o, self._trace, visited, self._picture)]
+            if not out:
+                out.append("the goal is not met: its objectives interact through the reference grouping rule")
+        if not self.constraints_ok:
+            constraints = c.task.constraints
+            entries = constraints.entries if self.strict else (constraints.effective,)
+            out += [_break_reason(b) for e in entries for b in _constraint_breaks(e, self.program, self.strict)]
+        return out
+
+    def explain(self) -> str:
+        """One line saying why the program failed (`reasons` joined by '; '), or 'success'."""
+        return "; ".join(self.reasons) or "success"
 
     def to_json(self) -> dict[str, Any]:
         """The verdict as JSON, in the reference's keys (SEMANTICS.md §1): `constraints_ok` is written `cons_ok`."""
@@ -360,7 +560,7 @@ def execute(task: Task, program: Program | str, strict: bool = False) -> Verdict
         return Verdict(compiled, program, strict, trace, picture, reason, cell, step)
     goal_ok = compiled.goal_ok(trace, picture, strict)
     entries = task.constraints.entries if strict else (task.constraints.effective,)
-    constraints_ok = not any(constraint_failures(e, program, strict) for e in entries)
+    constraints_ok = not any(_constraint_breaks(e, program, strict) for e in entries)
     return Verdict(compiled, program, strict, trace, picture, goal_ok=goal_ok, constraints_ok=constraints_ok)
 
 

@@ -353,33 +353,16 @@ def program_line(program: Program) -> str:
 
 
 def crash_words(task: Task, verdict: Verdict) -> str:
-    """What the crash was, in words, from where the turtle went: a missing cell is called missing
-    (the reference reports it as FORBIDDEN_AREA)."""
-    reason, cell = verdict.crash_reason, verdict.crash_cell
-    if cell is None:
-        what = "ran more than the allowed number of actions" if reason == "EXCEED_MAX_CALLS" else str(reason)
-    else:
-        x, y = cell
-        tile = task.world.tile_at(x, y) if 0 <= x < task.world.cols and 0 <= y < task.world.rows else None
-        if reason == "WALL":
-            what = f"hit a wall moving to ({x},{y})"
-        elif not (0 <= x < task.world.cols and 0 <= y < task.world.rows):
-            what = f"left the grid at ({x},{y})"
-        elif tile is None or tile.exist is False:
-            what = f"moved into the missing cell ({x},{y})"
-        elif not tile.allowed:
-            what = f"entered the forbidden cell ({x},{y})"
-        else:
-            what = f"{reason} at ({x},{y})"
-    return f"crashed: {what} at action {verdict.crash_step}"
+    """What the crash was, in words, from where the turtle went (`Verdict.explain()` of a crash):
+    a missing cell is called missing (the reference reports it as FORBIDDEN_AREA)."""
+    return verdict.explain()
 
 
 def verdict_line(verdict: Verdict, task: Task | None = None) -> tuple[str, tuple[int, int, int]]:
-    """The verdict as a coloured caption (crashes in words when `task` is given)."""
+    """The verdict as a coloured caption, in the sentences of `Verdict.explain()` (`task` is unused,
+    kept for callers)."""
     if verdict.success:
         return "Verdict: success", SUCCESS
-    if verdict.crashed and task is not None:
-        return f"Verdict: {crash_words(task, verdict)}", CRASH
     return f"Verdict: {verdict.explain()}", CRASH if verdict.crashed else FAILURE
 
 

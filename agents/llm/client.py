@@ -7,7 +7,8 @@ disk (one JSON file per request, keyed by the sha256 of model + request payload)
 no request.
 Requests run concurrently on a thread pool and are retried with exponential backoff and jitter on
 timeouts, connection errors, HTTP 429 (honouring `Retry-After`) and 5xx. Nothing raises at run
-time: every problem becomes an `AgentFailure` candidate whose `reason` starts with a category
+time (unless `stop_if_unreachable` is on, see `LLMAgent`): every problem becomes an `AgentFailure`
+candidate whose `reason` starts with a category
 
 | category             | meaning                                                        |
 |----------------------|----------------------------------------------------------------|
@@ -86,6 +87,9 @@ class LLMAgent(Agent):
     system_prompt: optional system message (some chat templates reject system messages).
     extra_body: extra request fields, e.g. `{"chat_template_kwargs": {"enable_thinking": False}}`.
     progress: show a progress bar in `propose`.
+    stop_if_unreachable: raise XLogoError naming the URL when every request of a `propose` call
+        failed to connect and no request has reached the server before (`xlogo-gym evaluate` turns
+        it on: a run without a server measures nothing, so it writes no report).
     """
 
     def __init__(self, model: str, base_url: str = DEFAULT_BASE_URL, api_key_env: str = LLMConfig.api_key_env,
@@ -95,7 +99,7 @@ class LLMAgent(Agent):
                  description: bool = LLMConfig.task_description, use_n: bool = True, cache: bool = LLMConfig.cache,
                  cache_dir: str | Path | None = None,
                  system_prompt: str | None = None, extra_body: dict[str, Any] | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, stop_if_unreachable: bool = False) -> None:
         if not model:
             raise XLogoError("an LLM agent needs a model name", "model")
         if concurrency < 1 or max_retries < 0 or timeout <= 0:
@@ -110,6 +114,8 @@ class LLMAgent(Agent):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache = cache
         self.system_prompt, self.extra_body, self.progress = system_prompt, dict(extra_body or {}), progress
+        self.stop_if_unreachable = stop_if_unreachable
+        self.reached = False  # whether any request got an answer (of any status) from the server
         self.name = f"llm:{model}" + ("+vision" if vision else "")
         self._render: Callable[[Task], Any] | None = None
         if vision:
@@ -143,6 +149,12 @@ class LLMAgent(Agent):
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         failures = Counter(c.reason.split(":")[0] for cands in results for c in cands if isinstance(c, AgentFailure))
+        total = sum(len(cands) for cands in results)
+        if self.stop_if_unreachable and not self.reached and total and failures["connection_error"] == total:
+            first = next(c for cands in results for c in cands if isinstance(c, AgentFailure))
+            reason = first.reason.removeprefix("connection_error: ")
+            raise XLogoError(f"could not connect to {self.url}: all {total} requests failed ({reason}); start the "
+                             "server, or give its URL with llm:MODEL@URL or --base-url", self.name)
         if failures:
             log.warning("%s: %d of %d candidates failed (%s)", self.name, sum(failures.values()),
                         len(tasks) * samples, ", ".join(f"{k} {n}" for k, n in failures.most_common()))
@@ -216,8 +228,10 @@ class LLMAgent(Agent):
             retry_after = None
             try:
                 with self._opener.open(request, timeout=self.timeout) as reply:
+                    self.reached = True
                     raw = reply.read()
             except urllib.error.HTTPError as err:
+                self.reached = True
                 detail = _error_detail(err)
                 failure = AgentFailure(f"http_error: HTTP {err.code} {detail[:200]}", detail)
                 if err.code not in RETRY_STATUSES:

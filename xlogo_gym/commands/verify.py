@@ -30,7 +30,8 @@ def verify(options: VerifyOptions) -> int:
     if options.json:
         print(json.dumps(verdict.to_json(), indent=2))
     else:
-        print(f"success={verdict.success} crashed={verdict.crashed} goal_ok={verdict.goal_ok} "
+        crash = f" crash_reason={verdict.crash_reason}" if verdict.crashed else ""
+        print(f"success={verdict.success} crashed={verdict.crashed}{crash} goal_ok={verdict.goal_ok} "
               f"cons_ok={verdict.constraints_ok}")
-        print(verdict.explain())
+        print(verdict.explain())  # in sentences: "did not find the strawberry", "crashed: left the grid ..."
     return 0 if verdict.success else 1

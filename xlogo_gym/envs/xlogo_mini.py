@@ -193,9 +193,12 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
       always terminate by `<end>` within `max_tokens` steps.
 
     `info` holds `task_id` and `action_mask` on every step (and `prompt` at reset). At the
-    end it adds `program` (text), `success`, and, when the program was run, `verdict`
-    (`Verdict.to_json()`: crashed, goal_ok, cons_ok, crash_reason, crash_cell, crash_step,
-    failed_objectives, failed_constraints) and `explanation` (one line). Each key keeps one
+    end it adds `program` (text), `success`, `explanation` and, when the program was run,
+    `verdict` (`Verdict.to_json()`: crashed, goal_ok, cons_ok, crash_reason, crash_cell,
+    crash_step, failed_objectives, failed_constraints). `explanation` is a str for people:
+    "success", why the run failed in sentences (`Verdict.explain()`: "did not find the
+    strawberry", "collected 3 strawberries, needed 5", "used 6 commands, at most 5 allowed"),
+    or which illegal action ended the episode. Each key keeps one
     type in every episode, as vector envs need: without a crash, `crash_reason` is "",
     `crash_cell` [] and `crash_step` -1; after a crash `goal_ok` and `cons_ok` are False.
 
@@ -422,6 +425,8 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         info["success"] = bool(reason is None and self.verdict is not None and self.verdict.success)
         if reason is not None:
             info["illegal_action"], info["illegal_reason"] = ACTIONS[action], reason
+            if reason != "length":
+                info["explanation"] = f"illegal action {ACTIONS[action]} ({reason}): the program was not run"
         if self.render_mode == "human":
             self.render()
         n = len(writer.tokens)
