@@ -43,8 +43,8 @@ def main() -> None:
     failed = failed[:args.tasks]
     config = PPOConfig(out=tempfile.mkdtemp(prefix="bench-ppo-learning-"), checkpoint=checkpoint_dir(args.checkpoint),
                        total_steps=args.steps, baseline=args.baseline, group_size=8, lr=args.lr, envs=16,
-                       n_steps=64, epochs=4, curriculum="uniform", eval_every=5, kl_coef=0.02, threads=args.threads,
-                       device="cpu")
+                       n_steps=64, epochs=4, batch_size=256, curriculum="uniform", eval_every=5, kl_coef=0.02,
+                       threads=args.threads, device="cpu")
     result = train_ppo(config, failed, failed)
     print(f"{len(failed)} tasks the greedy policy failed, {result['steps']} PPO steps ({args.baseline} baseline, "
           f"lr {args.lr}), {result['minutes']} min")
