@@ -1,4 +1,5 @@
-"""Agents by name: `make_agent("solver")`, `"random"`, `"llm:MODEL[@URL]"`, `"default"`, `"ppo"` or a checkpoint.
+"""Agents by name: `make_agent("solver")`, `"random"`, `"llm:MODEL[@URL]"`, `"hf:PATH"`, `"default"`, `"ppo"` or a
+checkpoint.
 
 Each kind is imported only when asked for (the policy needs torch, the LLM agent nothing
 heavy), so `make_agent("random")` stays cheap.
@@ -15,7 +16,7 @@ from agents.policy.checkpoint import POLICY_NAMES
 from xlogo_gym.errors import XLogoError
 from xlogo_gym.evaluation import Agent
 
-AGENT_SPECS = "solver, random, llm:MODEL[@URL], default, ppo, or a policy checkpoint directory"
+AGENT_SPECS = "solver, random, llm:MODEL[@URL], hf:PATH, default, ppo, or a policy checkpoint directory"
 
 
 def make_agent(spec: str, **options: Any) -> Agent:
@@ -26,6 +27,7 @@ def make_agent(spec: str, **options: Any) -> Agent:
     | `solver` | `agents.solver.SearchSolver` (time_limit, max_body, max_depth) |
     | `random` | `agents.random_agent.RandomAgent` (seed, max_tokens, max_depth) |
     | `llm:MODEL`, `llm:MODEL@URL` | `agents.llm.make_llm_agent` (see `agents.llm.LLMAgent`) |
+    | `hf:PATH` | `agents.llm.hf.make_hf_agent` (a local transformers model, see `agents.llm.hf.HFAgent`) |
     | `default`, `ppo`, a directory | `agents.policy.load_agent` (a trained transformer policy) |
     """
     if spec == "solver":
@@ -40,6 +42,10 @@ def make_agent(spec: str, **options: Any) -> Agent:
         from agents.llm import make_llm_agent
 
         return _build(make_llm_agent, spec, options, spec)
+    if spec.startswith("hf:"):
+        from agents.llm.hf import make_hf_agent
+
+        return _build(make_hf_agent, spec, options, spec)
     if spec in POLICY_NAMES or os.path.isdir(spec):
         from agents.policy import load_agent
 

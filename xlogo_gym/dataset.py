@@ -74,8 +74,17 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _chunks(seed: int, config: GeneratorConfig, first: int, workers: int) -> Iterator[list[tuple[str, str]]]:
-    """Chunk results in chunk order from `first` on, computed by `workers` processes (1: in-process)."""
+def _chunks(seed: int, config: GeneratorConfig, first: int, workers: int,
+            backend: str = "local") -> Iterator[list[tuple[str, str]]]:
+    """Chunk results in chunk order from `first` on, computed by `workers` processes (1: in-process), or with
+    `backend="ray"` by Ray tasks over the cluster (`xlogo_gym.ray_backend`)."""
+    if backend == "ray":
+        import itertools
+
+        from xlogo_gym.ray_backend import ray_map
+
+        yield from ray_map(_chunk_lines, ((seed, chunk, config) for chunk in itertools.count(first)))
+        return
     if workers <= 1:
         chunk = first
         while True:
@@ -94,18 +103,19 @@ def _chunks(seed: int, config: GeneratorConfig, first: int, workers: int) -> Ite
 
 
 def stream_records(seed: int, config: GeneratorConfig, start: Position = (0, 0), workers: int = 1,
-                   seen: set[int] | None = None, wanted: int | None = None,
+                   seen: set[int] | None = None, wanted: int | None = None, backend: str = "local",
                    ) -> Generator[tuple[Position, str, str], None, None]:
     """Distinct records from `start` on: (position after this record, id, JSON line).
 
     `seen` holds the 64-bit ids already emitted (it is updated); duplicates are skipped. `wanted`
     (None: endless) is how many records the caller will take: a configuration too small to give
     them raises XLogoError instead of running forever (see `xlogo_gym.generator.core.Exhaustion`).
+    `backend="ray"` computes the chunks as Ray tasks (the same records).
     """
     seen = set() if seen is None else seen
     exhaustion = Exhaustion(wanted)
     chunk, offset = start
-    for lines in _chunks(seed, config, chunk, workers):
+    for lines in _chunks(seed, config, chunk, workers, backend):
         for index in range(offset, len(lines)):
             task_id, line = lines[index]
             key = int(task_id[4:], 16)
@@ -118,8 +128,12 @@ def stream_records(seed: int, config: GeneratorConfig, start: Position = (0, 0),
 
 
 def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig | None = None, workers: int = 2,
-                  shard_size: int = SHARD_SIZE, overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
+                  shard_size: int = SHARD_SIZE, overwrite: bool = False, progress: bool = True,
+                  backend: str = "local") -> dict[str, Any]:
     """Write `count` distinct verified tasks to shards in `out`, resuming what a previous run finished.
+
+    `backend="ray"` computes the chunks as Ray tasks over the cluster (`xlogo_gym.ray_backend`) instead of
+    `workers` local processes; the files are byte-identical either way, and either resumes the other's run.
 
     Returns the manifest. Raises XLogoError if `out` holds a dataset made with other settings
     (unless `overwrite`, which starts it afresh).
@@ -128,6 +142,8 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
         raise XLogoError(f"count must be a non-negative integer, got {count!r}", "count")
     if not isinstance(shard_size, int) or shard_size < 1:
         raise XLogoError(f"shard size must be a positive integer, got {shard_size!r}", "shard_size")
+    if backend not in ("local", "ray"):
+        raise XLogoError(f"expected the backend local or ray, got {backend!r}", "backend")
     config = config or GeneratorConfig()
     settings = {"format": FORMAT_VERSION, "generator": GENERATOR_VERSION, "seed": seed, "shard_size": shard_size,
                 "chunk_size": CHUNK_SIZE, "config": config.to_json()}
@@ -160,7 +176,7 @@ def write_dataset(out: str, count: int, seed: int = 0, config: GeneratorConfig |
 
     position: Position = tuple(shards[-1]["end"]) if shards else (0, 0)  # type: ignore[assignment]
     buffer: list[str] = []
-    stream = stream_records(seed, config, position, workers, seen, count - done)
+    stream = stream_records(seed, config, position, workers, seen, count - done, backend)
     with progress_bar(total=count, initial=done, unit="task", desc="generate", disable=not progress) as bar:
         try:
             for position, _, line in stream:

@@ -33,7 +33,13 @@ class GenerateOptions:
     """with --suite-out: a held-out suite of this many tasks of every task family instead of --count tasks
     (xlogo_gym.generator.family_suite; --config, --goal-weights and --heldout do not apply)"""
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
-    """processes (default: all cores)"""
+    """processes (default: all cores); with --backend ray the cluster's CPUs are used instead"""
+    backend: str = "local"
+    """local (processes on this machine) or ray (Ray tasks over a cluster; the same files: pip install
+    "xlogo-gym[ray]")"""
+    address: str | None = None
+    """with --backend ray: the cluster to join (auto: the one `ray start --head` started; None: RAY_ADDRESS, else
+    a local Ray that stops at the end)"""
     shard_size: int = 10_000
     """records per shard"""
     config: str | None = None
@@ -67,16 +73,32 @@ def _config(options: GenerateOptions) -> GeneratorConfig:
 
 
 def generate(options: GenerateOptions) -> int:
-    from xlogo_gym.dataset import stream_records, write_dataset
-    from xlogo_gym.generator import FAMILIES
-    from xlogo_gym.suite import suite_entry, write_suite
+    import contextlib
+
+    from xlogo_gym.ray_backend import check_backend, cluster_cpus, ray_session
 
     config = _config(options)
+    check_backend(options.backend)
     if options.workers < 1:
         raise XLogoError(f"need at least one worker, got {options.workers}", "--workers")
     if options.count < 0:
         raise XLogoError(f"need a count >= 0, got {options.count}", "--count")
     start = time.perf_counter()
+    ray = options.backend == "ray"
+    with ray_session(options.address) if ray else contextlib.nullcontext():
+        count, where = _generate(options, config)
+        plural = "s" if options.workers != 1 else ""
+        used = f"Ray ({cluster_cpus()} CPUs)" if ray else f"{options.workers} worker{plural}"
+    elapsed = time.perf_counter() - start
+    print(f"{count} tasks in {where} ({elapsed:.1f} s, {count / max(elapsed, 1e-9):.0f} tasks/s with {used})")
+    return 0
+
+
+def _generate(options: GenerateOptions, config: GeneratorConfig) -> tuple[int, str]:
+    from xlogo_gym.dataset import stream_records, write_dataset
+    from xlogo_gym.generator import FAMILIES
+    from xlogo_gym.suite import suite_entry, write_suite
+
     if options.families is not None:
         if not options.suite_out:
             raise XLogoError("a family suite is written with --suite-out FILE", "--families")
@@ -84,14 +106,20 @@ def generate(options: GenerateOptions) -> int:
             raise XLogoError(f"need a count per family >= 0, got {options.families}", "--families")
         from xlogo_gym.generator.family_suite import family_suite
 
-        generated = family_suite(options.families, options.seed, workers=options.workers)
+        if options.backend == "ray":
+            from xlogo_gym.ray_backend import ray_family_suite
+
+            generated = ray_family_suite(options.families, options.seed)
+        else:
+            generated = family_suite(options.families, options.seed, workers=options.workers)
         count = write_suite(options.suite_out, (g.to_entry() for g in progress_bar(
             generated, total=options.families * len(FAMILIES), unit="task", desc="generate", disable=options.quiet)))
         where = options.suite_out
     elif options.suite_out:
         import itertools
 
-        records = stream_records(options.seed, config, workers=options.workers, wanted=options.count)
+        records = stream_records(options.seed, config, workers=options.workers, wanted=options.count,
+                                 backend=options.backend)
         lines = progress_bar(itertools.islice(records, options.count), total=options.count, unit="task",
                              desc="generate", disable=options.quiet)
         try:
@@ -102,9 +130,6 @@ def generate(options: GenerateOptions) -> int:
         where = options.suite_out
     else:
         manifest = write_dataset(options.out, options.count, options.seed, config, options.workers, options.shard_size,
-                                 options.overwrite, progress=not options.quiet)
+                                 options.overwrite, progress=not options.quiet, backend=options.backend)
         count, where = manifest["count"], options.out
-    elapsed = time.perf_counter() - start
-    print(f"{count} tasks in {where} ({elapsed:.1f} s, {count / max(elapsed, 1e-9):.0f} tasks/s with "
-          f"{options.workers} worker{'s' if options.workers != 1 else ''})")
-    return 0
+    return count, where
