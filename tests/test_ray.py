@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, needs
+from conftest import ROOT, interrupted_after_first_shard, needs
 
 from xlogo_gym.dataset import write_dataset
 from xlogo_gym.errors import XLogoError
@@ -69,22 +69,8 @@ def test_ray_generation_is_byte_identical_and_resumes(local_ray: Any, tmp_path: 
     write_dataset(str(local), 620, seed=3, workers=1, shard_size=250, progress=False)
 
     # a Ray run interrupted after its first shard, then run again: the same bytes as the local run
-    import xlogo_gym.dataset as dataset
-
-    real_write = dataset.write_atomic
-    calls = {"shards": 0}
-
-    def flaky_write(path: str, text: str) -> None:
-        if os.path.basename(path).startswith("tasks-"):
-            calls["shards"] += 1
-            if calls["shards"] == 2:
-                raise KeyboardInterrupt
-        real_write(path, text)
-
-    monkeypatch.setattr(dataset, "write_atomic", flaky_write)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_after_first_shard(monkeypatch):
         write_dataset(str(ray_dir), 620, seed=3, shard_size=250, progress=False, backend="ray")
-    monkeypatch.setattr(dataset, "write_atomic", real_write)
     assert [p for p in _files(ray_dir) if p.startswith("tasks-")] == ["tasks-00000.jsonl"]
     write_dataset(str(ray_dir), 620, seed=3, shard_size=250, progress=False, backend="ray")
     assert _files(ray_dir) == _files(local)  # the shards and the manifest

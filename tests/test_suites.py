@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from conftest import needs
+from conftest import interrupted_after_first_shard, needs
 
 from xlogo_gym import cli
 from xlogo_gym.dataset import write_dataset
@@ -178,23 +177,9 @@ def test_shards_are_deterministic_resumable_and_deduplicated(tmp_path: Path, mon
     assert ids == [str(g.task.id) for g in generate_tasks(3, 260, SMALL)]  # the in-process stream, same order
 
     # interrupt a run after its first shard, then run it again: the same bytes as the clean run
-    import xlogo_gym.dataset as dataset
-
-    real_write = dataset.write_atomic
-    calls = {"shards": 0}
-
-    def flaky_write(path: str, text: str) -> None:
-        if os.path.basename(path).startswith("tasks-"):
-            calls["shards"] += 1
-            if calls["shards"] == 2:
-                raise KeyboardInterrupt
-        real_write(path, text)
-
     resumed = tmp_path / "resumed"
-    monkeypatch.setattr(dataset, "write_atomic", flaky_write)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_after_first_shard(monkeypatch):
         write_dataset(str(resumed), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
-    monkeypatch.setattr(dataset, "write_atomic", real_write)
     assert list(_files(resumed)) == ["tasks-00000.jsonl"]
     assert not [p for p in resumed.iterdir() if p.name.startswith(".tmp-")]
     write_dataset(str(resumed), 260, seed=3, config=SMALL, workers=1, shard_size=100, progress=False)
