@@ -70,7 +70,7 @@ class PPOConfig(RunConfig):
     """with baseline=group, no entropy bonus and no critic: leave out of the update (and of the KL pass)
     the tasks whose episodes all earned the same verdict reward (their loss is zero but for the KL term)"""
     reward: str = "sparse"
-    """env reward: sparse (1 on success) or shaped"""
+    """env reward: sparse (1 on success), shaped or progress (see `xlogo_gym.reward.verdict_reward`)"""
     curriculum: str = "emulator"
     """task sampling: uniform, or emulator (online, towards failing families)"""
     curriculum_mix: float = 0.5

@@ -180,6 +180,9 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
       for draw tasks 0.3 times the share of target and drawn segments that agree
       (right segment in the right colour, over the union of both pictures). Success stays
       the only way to 1.0.
+    * `reward="progress"`: at the end: 1.0 on success; otherwise 0.3 times the share of the
+      goal's work done (segments drawn, items collected, the sum collected; none after a wrong
+      move or an overshot sum), minus 0.1 after a crash (`xlogo_gym.reward.verdict_reward`).
 
     ## Starting State
 
@@ -218,7 +221,7 @@ class XLogoMiniEnv(gym.Env[dict[str, np.ndarray], np.int64]):
       and `mask_constraints=True`, each unless given.
     * `max_tokens` (40, or the level's) and `max_depth` (3): limits of the program, `<end>` included.
     * `mask_constraints` (False, or True with a level): masks also enforce the task's code constraints.
-    * `reward` ("sparse"): "sparse" or "shaped".
+    * `reward` ("sparse"): "sparse", "shaped" or "progress".
     * `strict` (False): run programs with the emulator's strict semantics.
     * `prompt` (True): put `info["prompt"]` in the reset info.
     * `render_mode`: "rgb_array" (a numpy image, no display needed: the task and the program
