@@ -7,8 +7,12 @@
 Tasks come from the generator (seed 7). Greedy decoding under the grammar masks (batched:
 `decode_batched`, the agent's path, whose batches group prompts of similar length), and
 sampling 16 programs per task (`sample`, as `--samples 16` does: each prompt is read once for
-its 16 rows). Every program counts all its tokens, `<end>` included. Timings are the process's
-CPU seconds (with one thread, the time it would take on an idle core; the load is printed).
+its 16 rows). "cache" is the model's incremental decoder (`PolicyModel.decoder`: for the
+from-scratch Llama, `LlamaDecoder` and its preallocated key-value cache); "no cache" runs the
+generic `transformers` forward over the whole sequence at every step. Every program counts all
+its tokens, `<end>` included, and the time includes reading the prompts, the grammar masks and
+the execution state of every program position. Timings are the process's CPU seconds (with one
+thread, the time it would take on an idle core; the load is printed).
 """
 
 from __future__ import annotations

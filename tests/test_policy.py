@@ -20,15 +20,23 @@ from agents.policy.agent import PolicyAgent, load_agent
 from agents.policy.config import ModelConfig, SFTConfig
 from agents.policy.curriculum import failure_rates, sampling_weights, task_families
 from agents.policy.data import Example, collate, encode_example, legal_table, load_examples
-from agents.policy.decode import Decoded, _left_padded, best_of_k, decode, select_verified
-from agents.policy.model import build_policy, init_from_checkpoint, load_policy, save_policy
-from agents.policy.tokenizer import EMPTY, DomainTokenizer, turtle_after
+from agents.policy.decode import Decoded, _left_padded, _sequence, best_of_k, decode, select_verified
+from agents.policy.model import (
+    CachedDecoder,
+    LlamaDecoder,
+    _Chunk,
+    build_policy,
+    init_from_checkpoint,
+    load_policy,
+    save_policy,
+)
+from agents.policy.tokenizer import BAG_WIDTH, EMPTY, DomainTokenizer, turtle_after
 from agents.policy.train_sft import success_rate, train_sft
 from xlogo_gym import Program, Task, XLogoError, execute, load_suite
 from xlogo_gym.emulator import constraint_failures
 from xlogo_gym.encoding import encode_task
 from xlogo_gym.evaluation import AgentFailure
-from xlogo_gym.grammar import END, ProgramWriter
+from xlogo_gym.grammar import END, N_ACTIONS, ProgramWriter
 
 torch.set_num_threads(1)
 TINY = ModelConfig(hidden_size=64, layers=2, heads=4, intermediate_size=128, max_positions=128)
@@ -151,6 +159,78 @@ def test_kv_cache_and_batching_do_not_change_the_result(tiny: object) -> None:
     single = [decode(tiny, [p], max_tokens=16)[0] for p in prompts]
     assert [d.actions for d in cached] == [d.actions for d in uncached] == [d.actions for d in single]
     assert np.allclose([d.logprob for d in cached], [d.logprob for d in single], atol=1e-3)
+    assert np.allclose([d.logprob for d in cached], [d.logprob for d in uncached], atol=1e-4)
+
+
+@pytest.mark.parametrize("compact", [0.0, 2.0])  # finished rows leave their chunk at once / never
+def test_the_llama_decoder_computes_what_the_transformers_forward_does(tiny: object, compact: float,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LlamaDecoder.applies(tiny)
+    monkeypatch.setattr(LlamaDecoder, "CHUNK_ROWS", 3)  # several chunks,
+    monkeypatch.setattr(LlamaDecoder, "BLOCK", 40)  # several blocks of prompts,
+    monkeypatch.setattr(LlamaDecoder, "MERGE_ROWS", 5)  # chunks merged,
+    monkeypatch.setattr(_Chunk, "GROW", 2)  # capacity grown
+    monkeypatch.setattr(_Chunk, "COMPACT", compact)
+    prompts = [tiny.tokenizer.encode(grid_task(t)) for t in ROUTES] + \
+              [tiny.tokenizer.encode(e.task) for e in load_suite("mini-85")[:6]]
+    sequences = [_sequence(tiny, p) for p in sorted(prompts, key=len)]
+    rng = np.random.default_rng(0)
+    for copies in (1, 2):
+        fast, generic = LlamaDecoder(tiny), CachedDecoder(tiny)
+        with torch.no_grad():
+            a, b = fast.start(sequences, copies, 12), generic.start(sequences, copies, 12)
+            assert torch.allclose(a, b, atol=1e-5)
+            rows = len(sequences) * copies
+            for step in range(11):
+                if step % 2 and rows > 1:  # some rows finish
+                    keep = torch.as_tensor(np.sort(rng.choice(rows, rows - rng.integers(1, 4), replace=False)))
+                    fast.keep(keep)
+                    generic.keep(keep)
+                    rows = len(keep)
+                ids = torch.full((rows, BAG_WIDTH), EMPTY)
+                ids[:, 0] = tiny.action_ids[torch.as_tensor(rng.integers(0, N_ACTIONS, rows))]
+                ids[:, 1] = torch.as_tensor(rng.integers(0, 20, rows))
+                cells = torch.as_tensor(rng.integers(0, 30, rows))
+                a, b = fast.step(ids, cells), generic.step(ids, cells)
+                assert torch.allclose(a, b, atol=1e-5), step
+
+
+def test_the_llama_decoder_reads_weights_changed_in_place() -> None:
+    torch.manual_seed(1)
+    model = build_policy(TINY).eval()
+    sequences = [_sequence(model, model.tokenizer.encode(grid_task(t))) for t in ROUTES]
+    LlamaDecoder(model).start(sequences)  # keeps the fused weights
+    with torch.no_grad():  # as an optimizer step or load_state_dict does
+        for p in model.lm.model.layers[0].parameters():
+            p.mul_(1.5)
+    assert torch.allclose(LlamaDecoder(model).start(sequences), CachedDecoder(model).start(sequences), atol=1e-5)
+
+
+def test_decoding_emits_no_warnings(tiny: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    root = hf_logging.get_logger()
+    root.addHandler(handler)
+    if hasattr(hf_logging.warning_once, "cache_clear"):  # it warns once per process: forget earlier warnings
+        hf_logging.warning_once.cache_clear()
+    prompts = [tiny.tokenizer.encode(grid_task(t)) for t in ROUTES]
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for use_cache in (True, False):
+                decode(tiny, prompts, [0.0, 2.0] * len(prompts), max_tokens=8, copies=2, use_cache=use_cache)
+            monkeypatch.setattr(LlamaDecoder, "applies", staticmethod(lambda model: False))  # the generic forward
+            decode(tiny, prompts, [0.0, 2.0] * len(prompts), max_tokens=8, copies=2)
+    finally:
+        root.removeHandler(handler)
+    assert [str(w.message) for w in caught] == []
+    assert [r.getMessage() for r in records] == []
 
 
 def test_copies_share_the_prompt_and_decode_as_separate_rows(tiny: object) -> None:

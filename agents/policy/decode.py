@@ -1,11 +1,13 @@
 """Batched, KV-cached decoding of programs under the grammar masks.
 
-Prompts are left-padded into one batch; the first forward pass reads every prompt and `<prog>`,
-and each later step feeds one action per row against the key-value cache, so a program of n
-tokens costs n incremental steps for the whole batch. A row that has written `<end>` leaves the
-batch (and its keys and values the cache), so short programs do not pay for long ones. Every step
-masks the logits with each row's `xlogo_gym.grammar.ProgramWriter` mask (the env's own rules), so
-no illegal token can be chosen and every row ends within `max_tokens`.
+The model's decoder (`PolicyModel.decoder`) first reads every prompt and `<prog>`, and each later
+step feeds one action per row against the key-value cache, so a program of n tokens costs n
+incremental steps for the whole batch. A row that has written `<end>` leaves the batch (and its
+keys and values the cache), so short programs do not pay for long ones. Every step masks the
+logits with each row's `xlogo_gym.grammar.ProgramWriter` mask (the env's own rules), so no illegal
+token can be chosen and every row ends within `max_tokens`. A program position's bag (the turtle's
+and the emulator's state after the program so far) is computed once per prompt and token prefix,
+so copies of a prompt that write the same prefix share it.
 
 Selection per row: greedy (temperature 0) or sampling at a temperature. `sample` gives k
 candidates per task (the first greedy), `best_of_k` keeps a candidate the emulator verifies.
@@ -20,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.policy.model import PolicyModel
+from agents.policy.model import Bags, PolicyModel, left_padded
 from agents.policy.tokenizer import EMPTY, Prompt
 from xlogo_gym.emulator import execute
-from xlogo_gym.grammar import DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, ConstrainedWriter, ProgramWriter
+from xlogo_gym.grammar import DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, N_ACTIONS, ConstrainedWriter, ProgramWriter
 from xlogo_gym.program import Program
 from xlogo_gym.task import CodeConstraint, Task
 
@@ -37,23 +39,20 @@ class Decoded:
     logprob: float
 
 
+def _sequence(model: PolicyModel, prompt: Prompt) -> Bags:
+    """The prompt's bags and cell ids followed by the `<prog>` position."""
+    bag, cell = model.tokenizer.program_position(model.tokenizer.prog_id, prompt, Program())
+    ids = np.full((len(prompt) + 1, prompt.ids.shape[1]), EMPTY, dtype=np.int64)
+    ids[:-1] = prompt.ids
+    ids[-1, : len(bag)] = bag
+    cells = np.zeros(len(prompt) + 1, dtype=np.int64)
+    cells[:-1], cells[-1] = prompt.cells, cell
+    return ids, cells
+
+
 def _left_padded(model: PolicyModel, prompts: Sequence[Prompt]) -> tuple[torch.Tensor, ...]:
     """ids (B, L, K), cells, attention mask and position ids for the prompts followed by `<prog>`."""
-    width = prompts[0].ids.shape[1]
-    length = 1 + max(len(p) for p in prompts)
-    ids = np.full((len(prompts), length, width), EMPTY, dtype=np.int64)
-    cells = np.zeros((len(prompts), length), dtype=np.int64)
-    mask = np.zeros((len(prompts), length), dtype=np.int64)
-    for row, p in enumerate(prompts):
-        start = length - 1 - len(p)
-        ids[row, start:-1] = p.ids
-        cells[row, start:-1] = p.cells
-        bag, cells[row, -1] = model.tokenizer.program_position(model.tokenizer.prog_id, p, Program())
-        ids[row, -1, : len(bag)] = bag
-        mask[row, start:] = 1
-    t = [torch.from_numpy(a).to(model.device) for a in (ids, cells, mask)]
-    positions = (t[2].cumsum(-1) - 1).clamp(min=0)
-    return t[0], t[1], t[2], positions
+    return left_padded([_sequence(model, p) for p in prompts], model.device)
 
 
 @torch.no_grad()
@@ -73,38 +72,44 @@ def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | S
     if not prompts:
         return []
     device = model.device
+    tokenizer = model.tokenizer
     n_rows = len(prompts) * copies
     temps = torch.as_tensor(temperature if isinstance(temperature, Sequence) else [temperature] * n_rows,
                             dtype=torch.float32, device=device)
-    ids, cells, attention, positions = _left_padded(model, prompts)
-    out = model(ids, cells, attention, positions, use_cache=use_cache)
-    if copies > 1:
-        ids, cells, attention, positions = (t.repeat_interleave(copies, 0) for t in (ids, cells, attention, positions))
-        out = out._replace(logits=out.logits[:, -1:].repeat_interleave(copies, 0))
-        if use_cache:
-            out.past_key_values.batch_repeat_interleave(copies)
-        prompts = [p for p in prompts for _ in range(copies)]
+    decoder = model.decoder(use_cache)
+    logits = decoder.start([_sequence(model, p) for p in prompts], copies, max_tokens)
     writers = [ProgramWriter(max_tokens, max_depth) if c is None else
                ConstrainedWriter((c,), False, max_tokens, max_depth) for c in constraints or [None] * n_rows]
     logprob = torch.zeros(n_rows, device=device)
-    masks: dict[tuple[bool, ...], torch.Tensor] = {}  # per grammar mask key
+    mask_index: dict[tuple[bool, ...], int] = {}  # grammar mask key -> row of `masks`
+    masks: list[np.ndarray] = []
+    table = torch.zeros(0, N_ACTIONS, dtype=torch.bool, device=device)
+    bags: dict[tuple[int, tuple[int, ...]], tuple[list[int], int]] = {}  # (prompt, tokens) -> position bag, cell
+    width = prompts[0].ids.shape[1]
+    action_ids = tokenizer.action_ids.tolist()
+    sampling = bool((temps > 0).any())
     row_generators = None if seeds is None else [torch.Generator(device).manual_seed(int(s)) for s in seeds]
 
-    def legal_row(w: ProgramWriter) -> torch.Tensor:
-        key = w.mask_key()
-        if key not in masks:
-            masks[key] = torch.tensor(w.mask(), device=device)
-        return masks[key]
-
-    rows = torch.arange(len(prompts), device=device)  # the rows still writing, in the batch's order
+    rows = torch.arange(n_rows, device=device)  # the rows still writing, in the batch's order
+    active_rows = list(range(n_rows))
     for _ in range(max_tokens):
-        active = [writers[i] for i in rows.tolist()]
-        legal = torch.stack([legal_row(w) for w in active])
-        logits = out.logits[:, -1].masked_fill(~legal, float("-inf"))
+        active = [writers[i] for i in active_rows]
+        index = []
+        for w in active:
+            mask_key = w.mask_key()
+            j = mask_index.get(mask_key)
+            if j is None:
+                j = mask_index[mask_key] = len(masks)
+                masks.append(w.mask())
+            index.append(j)
+        if len(masks) > len(table):
+            table = torch.from_numpy(np.stack(masks)).to(device)
+        legal = table[torch.as_tensor(index, device=device)]
+        logits = logits.masked_fill(~legal, float("-inf"))
         log_p = torch.log_softmax(logits, -1)
         choice = logits.argmax(-1)
-        hot = temps[rows] > 0
-        if hot.any():
+        hot = temps[rows] > 0 if sampling else None
+        if hot is not None and hot.any():
             probs = torch.softmax(logits[hot] / temps[rows][hot, None], -1)
             if row_generators is None:
                 choice[hot] = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
@@ -114,33 +119,29 @@ def decode(model: PolicyModel, prompts: Sequence[Prompt], temperature: float | S
                 cdf = probs.double().cumsum(-1)
                 choice[hot] = (cdf <= (u * cdf[:, -1])[:, None]).sum(-1).clamp(max=probs.shape[-1] - 1)
         logprob[rows] += log_p.gather(-1, choice[:, None]).squeeze(-1)
-        for w, a in zip(active, choice.tolist(), strict=True):
+        choices = choice.tolist()
+        for w, a in zip(active, choices, strict=True):
             w.write(a)
-        going = torch.tensor([not w.done for w in active], device=device)
-        if not going.any():
+        going = [j for j, w in enumerate(active) if not w.done]
+        if not going:
             break
-        if not going.all():  # finished rows leave the batch, and their keys and values the cache
-            keep = going.nonzero().squeeze(-1)
-            rows, choice, attention, positions = rows[keep], choice[keep], attention[keep], positions[keep]
-            if use_cache:
-                out.past_key_values.batch_select_indices(keep)
-            else:
-                ids, cells = ids[keep], cells[keep]
-        step = np.full((len(rows), 1, ids.shape[-1]), EMPTY, dtype=np.int64)
-        step_cells = np.zeros((len(rows), 1), dtype=np.int64)
-        for j, (i, a) in enumerate(zip(rows.tolist(), choice.tolist(), strict=True)):
-            bag, step_cells[j, 0] = model.tokenizer.program_position(int(model.tokenizer.action_ids[a]), prompts[i],
-                                                                      writers[i].program())
-            step[j, 0, : len(bag)] = bag
-        step_ids, new_cells = torch.from_numpy(step).to(device), torch.from_numpy(step_cells).to(device)
-        attention = torch.cat([attention, attention.new_ones(len(rows), 1)], 1)
-        positions = torch.cat([positions, positions[:, -1:] + 1], 1)
-        if use_cache:
-            out = model(step_ids, new_cells, attention, positions[:, -1:], past_key_values=out.past_key_values,
-                        use_cache=True)
-        else:
-            ids, cells = torch.cat([ids, step_ids], 1), torch.cat([cells, new_cells], 1)
-            out = model(ids, cells, attention, positions)
+        if len(going) < len(active):  # finished rows leave the batch, and their keys and values the cache
+            keep = torch.as_tensor(going, device=device)
+            rows = rows[keep]
+            active_rows = [active_rows[j] for j in going]
+            choices = [choices[j] for j in going]
+            decoder.keep(keep)
+        step = np.full((len(active_rows), width), EMPTY, dtype=np.int64)
+        step_cells = np.zeros(len(active_rows), dtype=np.int64)
+        for j, (i, a) in enumerate(zip(active_rows, choices, strict=True)):
+            writer, prompt = writers[i], i // copies
+            key = (prompt, tuple(writer.tokens))
+            found = bags.get(key)
+            if found is None:
+                found = bags[key] = tokenizer.program_position(action_ids[a], prompts[prompt], writer.program())
+            bag, step_cells[j] = found
+            step[j, : len(bag)] = bag
+        logits = decoder.step(torch.from_numpy(step).to(device), torch.from_numpy(step_cells).to(device))
     return [Decoded(tuple(w.tokens), w.program(), float(lp))
             for w, lp in zip(writers, logprob.tolist(), strict=True)]
 
