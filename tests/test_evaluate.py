@@ -161,7 +161,7 @@ def test_random_agent_is_grammatical_and_reproducible(mini: list[SuiteEntry]) ->
 
 
 def test_token_policy_agent_replays_solutions_in_the_env(mini: list[SuiteEntry]) -> None:
-    pytest.importorskip("gymnasium")
+    pytest.importorskip("gymnasium", reason="needs gymnasium: pip install \"xlogo-gym[env]\"")
     from agents.token_policy import TokenPolicyAgent
 
     entries = [e for e in mini[:10] if e.program is not None]

@@ -52,8 +52,8 @@ def tiny_llama(directory: Path, texts: list[str]) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("transformers")
-    pytest.importorskip("tokenizers")
+    pytest.importorskip("transformers", reason="needs transformers: pip install \"xlogo-gym[trl]\"")
+    pytest.importorskip("tokenizers", reason="needs tokenizers: pip install \"xlogo-gym[trl]\"")
     from agents.llm.tuning import generated_entries
     from xlogo_gym.prompt import task_prompt
 
